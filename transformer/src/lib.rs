@@ -1,0 +1,1 @@
+//! Transformers: preprocess/postprocess hooks and built-in transforms.
