@@ -1,1 +1,292 @@
-//! Integration tests live in tests/.
+//! Helpers for the end-to-end tests: start a real binary on free ports, read
+//! the ports it bound, and talk to it over HTTP.
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// A binary of the workspace, built beside the test executable
+/// (`cargo test --workspace` and `cargo nextest run --workspace` build them).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace binaries first (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory for one test, under target/.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let dir = workspace_root()
+        .join("target")
+        .join("test-scratch")
+        .join(format!("{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A running server process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub http: SocketAddr,
+    pub grpc: Option<SocketAddr>,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `infergate` on free loopback ports with `args`.
+    pub fn infergate(args: &[&str]) -> Server {
+        Server::start(&bin("infergate"), args, &[])
+    }
+
+    /// Starts `binary` with `args` plus loopback/port-0 flags and `envs`, and
+    /// waits for its "listening" line.
+    pub fn start(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let dir = workspace_root()
+            .join("target")
+            .join("test-scratch")
+            .join("server-logs");
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let log = dir.join(format!(
+            "{}-{}.log",
+            binary
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("server"),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let mut cmd = Command::new(binary);
+        cmd.args([
+            "--bind_address",
+            "127.0.0.1",
+            "--http_port",
+            "0",
+            "--grpc_port",
+            "0",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if line.contains(" listening ") {
+                    let _ = tx.send(line);
+                    break;
+                }
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let logs = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("server did not start; its log:\n{logs}");
+            }
+        };
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .and_then(|a| a.parse::<SocketAddr>().ok())
+        };
+        Server {
+            child,
+            http: field("http=").expect("http address in the listening line"),
+            grpc: field("grpc="),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc.expect("gRPC is enabled"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM, as Kubernetes does to stop a pod.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns whether it exited cleanly.
+    pub fn wait(&mut self, timeout: Duration) -> Option<bool> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.success());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A reply as tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `error` message of a KServe error body, checking its form.
+    pub fn error(&self) -> String {
+        let v = self.json();
+        let obj = v.as_object().expect("error body is an object");
+        assert_eq!(obj.len(), 1, "error body has only 'error': {v}");
+        obj["error"]
+            .as_str()
+            .expect("error is a string")
+            .to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A keep-alive HTTP/1.1 client.
+#[derive(Clone)]
+pub struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+}
+
+impl Http {
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body.into())).expect("request");
+        let resp = self.client.request(req).await.expect("HTTP request");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("response body").to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Reply {
+        self.send(Method::GET, url, &[], Bytes::new()).await
+    }
+
+    pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Reply {
+        self.send(
+            Method::POST,
+            url,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+    }
+}
+
+/// The Python interpreter of the test venv (made by scripts/test.sh), or
+/// `None` with the reason when it is absent and not required.
+pub fn python() -> Option<PathBuf> {
+    let path = std::env::var_os("INFERGATE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("INFERGATE_REQUIRE_PYTHON").is_some() {
+        panic!(
+            "{} is missing; run scripts/test.sh, which creates the test venv",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipped: no test venv at {} (scripts/test.sh creates it)",
+        path.display()
+    );
+    None
+}

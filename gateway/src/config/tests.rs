@@ -1,0 +1,194 @@
+//! Flag parsing without the environment: precedence with environment
+//! variables is tested against the real binary (tests/config.rs), since the
+//! environment is shared by every test thread here.
+use std::ffi::OsString;
+use std::io::Write;
+
+use super::*;
+
+fn args(list: &[&str]) -> Vec<OsString> {
+    std::iter::once("infergate")
+        .chain(list.iter().copied())
+        .map(OsString::from)
+        .collect()
+}
+
+fn parse(list: &[&str]) -> Loaded {
+    load(args(list)).unwrap()
+}
+
+#[test]
+fn defaults_match_kserve() {
+    let f = parse(&[]).flags;
+    assert_eq!(
+        (f.http_port, f.grpc_port, f.workers, f.max_threads),
+        (8080, 8081, 1, 4)
+    );
+    assert!(f.enable_grpc && f.enable_latency_logging && f.configure_logging);
+    assert!(!f.predictor_use_ssl && !f.enable_predictor_health_check && !f.enable_docs_url);
+    assert_eq!(f.predictor_protocol, PredictorProtocol::V1);
+    assert_eq!(f.predictor_request_timeout_seconds, 600);
+    assert_eq!(f.predictor_request_retries, 0);
+    assert_eq!(f.grpc_max_send_message_length, 8_388_608);
+    assert_eq!(f.grpc_max_receive_message_length, 8_388_608);
+    assert_eq!(f.timeout_keep_alive, 65);
+    assert_eq!(f.model_name, "model");
+}
+
+#[test]
+fn the_controller_command_line_parses() {
+    let f = parse(&[
+        "--model_name",
+        "iris",
+        "--predictor_host",
+        "iris-predictor.default",
+        "--http_port",
+        "8080",
+        "--workers",
+        "1",
+    ])
+    .flags;
+    assert_eq!(f.model_name, "iris");
+    assert_eq!(f.predictor_host.as_deref(), Some("iris-predictor.default"));
+}
+
+#[test]
+fn boolean_flags_take_strtobool_values_and_bare_switches() {
+    for (text, want) in [
+        ("true", true),
+        ("False", false),
+        ("yes", true),
+        ("no", false),
+        ("on", true),
+        ("off", false),
+        ("1", true),
+        ("0", false),
+    ] {
+        let f = parse(&["--predictor_use_ssl", text, "--enable_grpc", text]).flags;
+        assert_eq!((f.predictor_use_ssl, f.enable_grpc), (want, want), "{text}");
+    }
+    let f = parse(&["--enable_predictor_health_check", "--predictor_use_ssl"]).flags;
+    assert!(f.enable_predictor_health_check && f.predictor_use_ssl);
+    let f = parse(&["--enable_grpc=false"]).flags;
+    assert!(!f.enable_grpc);
+    assert!(load(args(&["--enable_grpc", "maybe"])).is_err());
+}
+
+#[test]
+fn dashed_kserve_flags_and_protocols_parse() {
+    let f = parse(&[
+        "--event-loop",
+        "uvloop",
+        "--timeout-keep-alive",
+        "5",
+        "--predictor_protocol",
+        "grpc-v2",
+        "--protocol",
+        "v2",
+    ])
+    .flags;
+    assert_eq!(f.event_loop, "uvloop");
+    assert_eq!(f.timeout_keep_alive, 5);
+    assert_eq!(f.predictor_protocol, PredictorProtocol::GrpcV2);
+    assert_eq!(f.protocol, Some(PredictorProtocol::V2));
+}
+
+#[test]
+fn unknown_flags_are_warned_about_not_fatal() {
+    let loaded = parse(&[
+        "--http_port",
+        "9000",
+        "--storage_uri",
+        "s3://x",
+        "--frobnicate",
+        "--color=blue",
+        "-z",
+        "--grpc_port",
+        "9001",
+    ]);
+    assert_eq!(
+        (loaded.flags.http_port, loaded.flags.grpc_port),
+        (9000, 9001)
+    );
+    assert_eq!(
+        loaded.warnings,
+        [
+            "unknown flag ignored: --storage_uri s3://x",
+            "unknown flag ignored: --frobnicate",
+            "unknown flag ignored: --color=blue",
+            "unknown flag ignored: -z",
+        ]
+    );
+}
+
+#[test]
+fn bad_values_are_errors() {
+    let err = load(args(&["--http_port", "eighty"]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--http_port"), "{err}");
+    let err = load(args(&["--predictor_protocol", "v3"]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("v3"), "{err}");
+}
+
+#[test]
+fn config_file_fills_what_the_command_line_leaves() {
+    let mut file = tempfile();
+    writeln!(file.1, "http_port = 9100\ngrpc_port = 9101\nenable_grpc = false\nbuiltin_models = [\"simple\", \"echo\"]\nno_such_key = 1").unwrap();
+    let path = file.0.to_str().unwrap().to_string();
+    let loaded = parse(&["--config_file", &path, "--grpc_port", "7000"]);
+    let f = loaded.flags;
+    assert_eq!(f.http_port, 9100, "from the file");
+    assert_eq!(f.grpc_port, 7000, "the command line wins");
+    assert!(!f.enable_grpc);
+    assert_eq!(f.builtin_models, ["simple", "echo"]);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(loaded.warnings[0].contains("unknown key 'no_such_key'"));
+    std::fs::remove_file(&file.0).unwrap();
+}
+
+#[test]
+fn config_file_errors_name_the_file() {
+    let err = load(args(&["--config_file", "/nonexistent/infergate.toml"]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/nonexistent/infergate.toml"), "{err}");
+    let mut file = tempfile();
+    writeln!(file.1, "http_port = ").unwrap();
+    let path = file.0.to_str().unwrap().to_string();
+    let err = load(args(&["--config_file", &path]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&path), "{err}");
+    std::fs::remove_file(&file.0).unwrap();
+}
+
+fn tempfile() -> (std::path::PathBuf, std::fs::File) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("infergate-config-{}-{n}.toml", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let mut cmd = Flags::command();
+    let help = cmd.render_long_help().to_string();
+    for arg in Flags::command().get_arguments() {
+        if let Some(long) = arg.get_long() {
+            assert!(
+                help.contains(&format!("--{long}")),
+                "--{long} missing from --help"
+            );
+            assert!(
+                arg.get_help().is_some() || arg.get_long_help().is_some(),
+                "--{long} has no help text"
+            );
+        }
+    }
+    assert!(help.contains("[env: INFERGATE_HTTP_PORT="), "{help}");
+}

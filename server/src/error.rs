@@ -1,0 +1,75 @@
+//! The error of the serving layer. Models return it too, so that a model can
+//! say "invalid input" or "not ready" the way KServe models raise
+//! `InvalidInput` or `ModelNotReady`.
+use infergate_proto::{ErrorClass, ProtoError};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InferError {
+    #[error(transparent)]
+    Proto(#[from] ProtoError),
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    #[error("Model with name {0} does not exist.")]
+    ModelNotFound(String),
+
+    #[error("Model with name {0} is not ready.")]
+    ModelNotReady(String),
+
+    #[error("Server is not ready.")]
+    ServerNotReady,
+
+    #[error("{0}")]
+    NotImplemented(String),
+
+    #[error("Not Found")]
+    RouteNotFound,
+
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+
+    #[error("request body is larger than the limit of {0} bytes (--max_request_bytes)")]
+    PayloadTooLarge(usize),
+
+    #[error("{0}")]
+    Overloaded(String),
+
+    #[error("{0}")]
+    Timeout(String),
+
+    #[error("{0}")]
+    BadGateway(String),
+
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl InferError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            InferError::Proto(e) => e.class(),
+            InferError::InvalidInput(_) => ErrorClass::InvalidInput,
+            InferError::ModelNotFound(_) | InferError::RouteNotFound => ErrorClass::NotFound,
+            InferError::ModelNotReady(_) | InferError::ServerNotReady => ErrorClass::NotReady,
+            InferError::NotImplemented(_) => ErrorClass::NotImplemented,
+            InferError::MethodNotAllowed => ErrorClass::MethodNotAllowed,
+            InferError::PayloadTooLarge(_) => ErrorClass::PayloadTooLarge,
+            InferError::Overloaded(_) => ErrorClass::Overloaded,
+            InferError::Timeout(_) => ErrorClass::Timeout,
+            InferError::BadGateway(_) => ErrorClass::BadGateway,
+            InferError::Internal(_) => ErrorClass::Internal,
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        InferError::InvalidInput(msg.into())
+    }
+
+    /// The gRPC status a client sees for this error.
+    pub fn to_status(&self) -> tonic::Status {
+        tonic::Status::new(self.class().grpc_code(), self.to_string())
+    }
+}
+
+pub type Result<T, E = InferError> = std::result::Result<T, E>;

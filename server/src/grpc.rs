@@ -1,0 +1,224 @@
+//! The gRPC front end: `inference.GRPCInferenceService` on the data plane,
+//! plus `grpc.health.v1.Health` and server reflection (v1 and v1alpha, so
+//! that old and new grpcurl builds list services).
+use std::sync::Arc;
+use std::time::Duration;
+
+use infergate_proto::grpc::pb::grpc_inference_service_server::{
+    GrpcInferenceService, GrpcInferenceServiceServer,
+};
+use infergate_proto::grpc::pb::*;
+use infergate_proto::grpc::{self, FILE_DESCRIPTOR_SET, SERVICE_NAME};
+use tonic::{Request, Response, Status};
+
+use crate::dataplane::{DataPlane, v2_answer};
+use crate::error::InferError;
+use crate::metrics;
+use crate::model::{Payload, Protocol, RequestContext};
+
+pub struct GrpcApi {
+    pub dataplane: Arc<DataPlane>,
+}
+
+fn context<T>(req: &Request<T>) -> RequestContext {
+    let mut ctx = RequestContext::new(Protocol::Grpc);
+    for kv in req.metadata().iter() {
+        if let tonic::metadata::KeyAndValueRef::Ascii(k, v) = kv
+            && let Ok(v) = v.to_str()
+        {
+            ctx.headers.insert(k.as_str().to_string(), v.to_string());
+        }
+    }
+    if let Some(id) = ctx
+        .headers
+        .get(crate::http::REQUEST_ID)
+        .filter(|id| !id.is_empty())
+    {
+        ctx.request_id = id.clone();
+    }
+    ctx
+}
+
+fn version(v: &str) -> Option<&str> {
+    Some(v).filter(|v| !v.is_empty())
+}
+
+#[tonic::async_trait]
+impl GrpcInferenceService for GrpcApi {
+    async fn server_live(
+        &self,
+        _: Request<ServerLiveRequest>,
+    ) -> Result<Response<ServerLiveResponse>, Status> {
+        Ok(Response::new(ServerLiveResponse {
+            live: self.dataplane.live(),
+        }))
+    }
+
+    async fn server_ready(
+        &self,
+        _: Request<ServerReadyRequest>,
+    ) -> Result<Response<ServerReadyResponse>, Status> {
+        Ok(Response::new(ServerReadyResponse {
+            ready: self.dataplane.ready(),
+        }))
+    }
+
+    async fn model_ready(
+        &self,
+        req: Request<ModelReadyRequest>,
+    ) -> Result<Response<ModelReadyResponse>, Status> {
+        let r = req.into_inner();
+        let ready = match self.dataplane.model(&r.name, version(&r.version)) {
+            Ok(_) => true,
+            Err(InferError::ModelNotReady(_)) => false,
+            Err(e) => return Err(e.to_status()),
+        };
+        Ok(Response::new(ModelReadyResponse { ready }))
+    }
+
+    async fn server_metadata(
+        &self,
+        _: Request<ServerMetadataRequest>,
+    ) -> Result<Response<ServerMetadataResponse>, Status> {
+        let m = self.dataplane.server_metadata();
+        Ok(Response::new(ServerMetadataResponse {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            extensions: m.extensions.clone(),
+        }))
+    }
+
+    async fn model_metadata(
+        &self,
+        req: Request<ModelMetadataRequest>,
+    ) -> Result<Response<ModelMetadataResponse>, Status> {
+        let r = req.into_inner();
+        let model = self
+            .dataplane
+            .registry
+            .get(&r.name)
+            .map_err(|e| e.to_status())?;
+        if version(&r.version).is_some() {
+            self.dataplane
+                .model(&r.name, version(&r.version))
+                .map_err(|e| e.to_status())?;
+        }
+        Ok(Response::new(grpc::metadata_to_grpc(&model.metadata())))
+    }
+
+    async fn model_infer(
+        &self,
+        req: Request<ModelInferRequest>,
+    ) -> Result<Response<ModelInferResponse>, Status> {
+        let ctx = context(&req);
+        let msg = req.into_inner();
+        let model_name = msg.model_name.clone();
+        let result = async {
+            let model = self
+                .dataplane
+                .model(&msg.model_name, version(&msg.model_version))?;
+            let decoded = grpc::request_from_grpc(msg)?;
+            let (id, requested) = (decoded.request.id.clone(), decoded.request.outputs.clone());
+            let reply = self
+                .dataplane
+                .infer(&*model, Payload::V2(decoded.request), &ctx)
+                .await?;
+            let resp = v2_answer(reply, &*model, id, &requested)?;
+            Ok::<_, InferError>(grpc::response_to_grpc(&resp, decoded.raw_inputs)?)
+        }
+        .await;
+        let outcome = match &result {
+            Ok(_) => "OK".to_string(),
+            Err(e) => format!("{:?}", e.class().grpc_code()),
+        };
+        metrics::count_request(&model_name, "grpc", &outcome);
+        result.map(Response::new).map_err(|e| e.to_status())
+    }
+
+    async fn repository_model_load(
+        &self,
+        req: Request<RepositoryModelLoadRequest>,
+    ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
+        let name = req.into_inner().model_name;
+        self.dataplane
+            .registry
+            .load(&name)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(RepositoryModelLoadResponse {
+            model_name: name,
+            is_loaded: true,
+        }))
+    }
+
+    async fn repository_model_unload(
+        &self,
+        req: Request<RepositoryModelUnloadRequest>,
+    ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
+        let name = req.into_inner().model_name;
+        self.dataplane
+            .registry
+            .unload(&name)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(RepositoryModelUnloadResponse {
+            model_name: name,
+            is_unloaded: true,
+        }))
+    }
+}
+
+/// gRPC limits and behaviour from the command line.
+#[derive(Debug, Clone)]
+pub struct GrpcSettings {
+    pub max_receive_message_length: usize,
+    pub max_send_message_length: usize,
+}
+
+/// Builds the tonic router: inference service, health and reflection. The
+/// health status follows the data plane's readiness.
+pub fn router(
+    api: GrpcApi,
+    settings: &GrpcSettings,
+) -> Result<tonic::transport::server::Router, InferError> {
+    let dataplane = Arc::downgrade(&api.dataplane);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(async move {
+        // Kubernetes gRPC probes and grpc-health-probe read this service; the
+        // task ends with the data plane.
+        let mut last = None;
+        while let Some(dataplane) = dataplane.upgrade() {
+            let ready = dataplane.ready();
+            drop(dataplane);
+            if last != Some(ready) {
+                let status = if ready {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                reporter.set_service_status("", status).await;
+                reporter.set_service_status(SERVICE_NAME, status).await;
+                last = Some(ready);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+    let reflection = |b: tonic_reflection::server::Builder<'static>| {
+        b.register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1()
+        .map_err(|e| InferError::Internal(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1alpha()
+        .map_err(|e| InferError::Internal(format!("reflection: {e}")))?;
+    let inference = GrpcInferenceServiceServer::new(api)
+        .max_decoding_message_size(settings.max_receive_message_length)
+        .max_encoding_message_size(settings.max_send_message_length);
+    Ok(tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(inference))
+}

@@ -1,0 +1,157 @@
+//! One function per REST endpoint, all answering KServe's response shapes.
+use std::sync::Arc;
+
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::request::Parts;
+use hyper::body::Incoming;
+use infergate_proto::OutputFormat;
+use infergate_proto::v1::V1Form;
+use infergate_proto::v2::{self, INFERENCE_HEADER_CONTENT_LENGTH};
+use serde_json::json;
+
+use super::body::{self, HttpResponse, read_body};
+use super::router::Route;
+use crate::dataplane::{DataPlane, v1_answer, v2_answer};
+use crate::error::{InferError, Result};
+use crate::metrics;
+use crate::model::{Payload, RequestContext, v1_form};
+
+pub struct RestApi {
+    pub dataplane: Arc<DataPlane>,
+    pub max_request_bytes: usize,
+}
+
+impl RestApi {
+    pub async fn dispatch(
+        &self,
+        route: Route<'_>,
+        parts: &Parts,
+        body: Incoming,
+        ctx: RequestContext,
+    ) -> Result<HttpResponse> {
+        let dp = &self.dataplane;
+        match route {
+            Route::Root => Ok(body::json(&json!({"status": "alive"}))),
+            Route::Metrics => Ok(body::respond(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                metrics::render(),
+            )),
+            Route::V1Models | Route::V2Models => {
+                Ok(body::json(&json!({"models": dp.registry.names()})))
+            }
+            Route::V1ModelReady(name) => {
+                dp.model(name, None)?;
+                Ok(body::json(&json!({"name": name, "ready": true})))
+            }
+            Route::V2ModelReady(name, version) => {
+                dp.model(name, version)?;
+                Ok(body::json(&json!({"name": name, "ready": true})))
+            }
+            Route::V2ServerMetadata => Ok(body::json(&json!(dp.server_metadata()))),
+            Route::V2Live => Ok(body::json(&json!({"live": dp.live()}))),
+            Route::V2Ready if dp.ready() => Ok(body::json(&json!({"ready": true}))),
+            Route::V2Ready => Err(InferError::ServerNotReady),
+            Route::V2ModelMetadata(name, version) => {
+                let model = dp.registry.get(name)?;
+                if version.is_some() {
+                    dp.model(name, version)?;
+                }
+                Ok(body::json(&json!(model.metadata())))
+            }
+            Route::RepositoryLoad(name) => {
+                dp.registry.load(name).await?;
+                Ok(body::json(&json!({"name": name, "load": true})))
+            }
+            Route::RepositoryUnload(name) => {
+                dp.registry.unload(name).await?;
+                Ok(body::json(&json!({"name": name, "unload": true})))
+            }
+            Route::V1Predict(name) => self.v1(name, false, parts, body, ctx).await,
+            Route::V1Explain(name) => self.v1(name, true, parts, body, ctx).await,
+            Route::V2Infer(name, version) => self.v2_infer(name, version, parts, body, ctx).await,
+        }
+    }
+
+    async fn v1(
+        &self,
+        name: &str,
+        explain: bool,
+        parts: &Parts,
+        body: Incoming,
+        ctx: RequestContext,
+    ) -> Result<HttpResponse> {
+        let model = self.dataplane.model(name, None)?;
+        let bytes = read_body(&parts.headers, body, self.max_request_bytes).await?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?;
+        let form = v1_form(&value).unwrap_or(V1Form::Instances);
+        let payload = Payload::V1(value);
+        let reply = if explain {
+            self.dataplane.explain(&*model, payload, &ctx).await?
+        } else {
+            self.dataplane.infer(&*model, payload, &ctx).await?
+        };
+        Ok(body::respond(
+            StatusCode::OK,
+            body::JSON,
+            v1_answer(reply, form)?,
+        ))
+    }
+
+    async fn v2_infer(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        parts: &Parts,
+        body: Incoming,
+        ctx: RequestContext,
+    ) -> Result<HttpResponse> {
+        let model = self.dataplane.model(name, version)?;
+        let json_len = match parts.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) {
+            Some(v) => Some(
+                v.to_str()
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .ok_or_else(|| {
+                        InferError::invalid(format!(
+                            "{INFERENCE_HEADER_CONTENT_LENGTH} must be a byte count"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        if json_len.is_none() && !body::is_json(&parts.headers) {
+            let got = parts
+                .headers
+                .get(CONTENT_TYPE)
+                .map_or("no Content-Type".to_string(), |v| {
+                    format!("Content-Type '{}'", v.to_str().unwrap_or("?"))
+                });
+            return Err(InferError::invalid(format!(
+                "V2 inference requests must be JSON (Content-Type: application/json) or use the binary \
+                 tensor extension (Inference-Header-Content-Length header); got {got}"
+            )));
+        }
+        let bytes = read_body(&parts.headers, body, self.max_request_bytes).await?;
+        let req = v2::decode_request(&bytes, json_len)?;
+        let format = OutputFormat::from_request(&req);
+        let (id, requested) = (req.id.clone(), req.outputs.clone());
+        let reply = self
+            .dataplane
+            .infer(&*model, Payload::V2(req), &ctx)
+            .await?;
+        let resp = v2_answer(reply, &*model, id, &requested)?;
+        let encoded = v2::encode_response(&resp, &format)?;
+        Ok(match encoded.json_len {
+            None => body::respond(StatusCode::OK, body::JSON, encoded.body),
+            Some(n) => {
+                let mut r = body::respond(StatusCode::OK, "application/octet-stream", encoded.body);
+                r.headers_mut()
+                    .insert(INFERENCE_HEADER_CONTENT_LENGTH, HeaderValue::from(n));
+                r
+            }
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! The REST server: hyper connections (HTTP/1.1 and h2c, optionally TLS)
+//! with graceful shutdown, in front of the KServe REST API.
+mod body;
+mod handlers;
+pub mod router;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Request;
+use http::header::HeaderValue;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+pub use handlers::RestApi;
+
+use crate::error::InferError;
+use crate::model::{Protocol, RequestContext};
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+impl RestApi {
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<body::HttpResponse, Infallible> {
+        let (parts, body) = req.into_parts();
+        let mut ctx = RequestContext::new(Protocol::V1);
+        for (k, v) in &parts.headers {
+            if let Ok(v) = v.to_str() {
+                ctx.headers.insert(k.as_str().to_string(), v.to_string());
+            }
+        }
+        if let Some(id) = ctx.headers.get(REQUEST_ID).filter(|id| !id.is_empty()) {
+            ctx.request_id = id.clone();
+        }
+        let request_id = ctx.request_id.clone();
+        let result = match router::route(&parts.method, parts.uri.path()) {
+            Ok(route) => {
+                if matches!(route, router::Route::V2Infer(..)) {
+                    ctx.protocol = Protocol::V2Rest;
+                }
+                self.dispatch(route, &parts, body, ctx).await
+            }
+            Err(e) => Err(e),
+        };
+        let mut resp = result.unwrap_or_else(|e: InferError| {
+            if e.class().http_status() >= 500 {
+                tracing::warn!(path = parts.uri.path(), error = %e, "request failed");
+            }
+            body::error(&e)
+        });
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert(REQUEST_ID, v);
+        }
+        Ok(resp)
+    }
+}
+
+/// Accepts connections until `shutdown` resolves, then lets in-flight
+/// requests finish for up to `drain`.
+pub async fn serve(
+    listener: TcpListener,
+    api: Arc<RestApi>,
+    tls: Option<TlsAcceptor>,
+    keep_alive: Duration,
+    drain: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(keep_alive);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let api = api.clone();
+        let service = service_fn(move |req| api.clone().handle(req));
+        match &tls {
+            None => {
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                tokio::spawn(graceful.watch(conn));
+            }
+            Some(acceptor) => {
+                // The handshake runs in its own task so a slow client cannot
+                // stall the accept loop; the connection joins graceful
+                // shutdown only once it speaks HTTP.
+                let acceptor = acceptor.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            let conn = builder
+                                .serve_connection(TokioIo::new(tls_stream), service)
+                                .into_owned();
+                            let _ = watcher.watch(conn).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?drain,
+            "REST connections still open after the drain timeout; closing them"
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! The KServe data plane of infergate: a REST server (V1 and V2, JSON and
+//! the binary extension) and a gRPC server (`inference.GRPCInferenceService`,
+//! health, reflection) in front of a registry of [`Model`]s. Both binaries,
+//! `infergate` and `infergate-predictor`, serve through it.
+pub mod builtin;
+pub mod dataplane;
+pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod registry;
+mod tls;
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use dataplane::DataPlane;
+pub use error::InferError;
+pub use model::{Model, Payload, Protocol, Reply, RequestContext};
+pub use registry::{ModelRegistry, ModelRepository};
+
+/// Where and how the servers listen.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub bind_address: IpAddr,
+    pub http_port: u16,
+    pub grpc_port: u16,
+    pub enable_grpc: bool,
+    pub max_request_bytes: usize,
+    pub grpc: grpc::GrpcSettings,
+    /// How long an idle HTTP/1 connection may wait for its next request.
+    pub keep_alive: Duration,
+    /// How long in-flight requests may take to finish after shutdown begins.
+    pub drain_timeout: Duration,
+    /// Serve REST over TLS with this PEM certificate chain and key.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// Bound listeners, ready to serve.
+pub struct Server {
+    config: ServerConfig,
+    dataplane: Arc<DataPlane>,
+    http: TcpListener,
+    grpc: Option<TcpListener>,
+}
+
+async fn bind(ip: IpAddr, port: u16, what: &str) -> io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(ip, port))
+        .await
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen for {what} on {ip}:{port}: {e}"),
+            )
+        })
+}
+
+impl Server {
+    /// Binds the ports (0 picks a free one) so that the addresses are known
+    /// before serving starts.
+    pub async fn bind(config: ServerConfig, dataplane: Arc<DataPlane>) -> io::Result<Self> {
+        let http = bind(config.bind_address, config.http_port, "REST").await?;
+        let grpc = if config.enable_grpc {
+            Some(bind(config.bind_address, config.grpc_port, "gRPC").await?)
+        } else {
+            None
+        };
+        Ok(Server {
+            config,
+            dataplane,
+            http,
+            grpc,
+        })
+    }
+
+    pub fn http_addr(&self) -> io::Result<SocketAddr> {
+        self.http.local_addr()
+    }
+
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` resolves; then readiness turns false, the
+    /// listeners close and in-flight requests get `drain_timeout` to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let tls = match &self.config.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+            None => None,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let dataplane = self.dataplane.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            dataplane.start_draining();
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        let rest = http::RestApi {
+            dataplane: self.dataplane.clone(),
+            max_request_bytes: self.config.max_request_bytes,
+        };
+        let rest = http::serve(
+            self.http,
+            Arc::new(rest),
+            tls,
+            self.config.keep_alive,
+            self.config.drain_timeout,
+            stopped(stop_rx.clone()),
+        );
+        let grpc = async {
+            let Some(listener) = self.grpc else {
+                return Ok(());
+            };
+            let router = grpc::router(
+                grpc::GrpcApi {
+                    dataplane: self.dataplane.clone(),
+                },
+                &self.config.grpc,
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            router
+                .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()))
+                .await
+                .map_err(|e| io::Error::other(format!("gRPC server: {e}")))
+        };
+        let (_, grpc_result) = tokio::join!(rest, grpc);
+        grpc_result
+    }
+}
