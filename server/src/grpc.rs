@@ -67,12 +67,11 @@ impl GrpcInferenceService for GrpcApi {
         &self,
         req: Request<ModelReadyRequest>,
     ) -> Result<Response<ModelReadyResponse>, Status> {
+        // "Is it ready?" about a model or version that does not exist is
+        // answered "no", as Triton does, so that tritonclient's
+        // is_model_ready() returns False instead of raising.
         let r = req.into_inner();
-        let ready = match self.dataplane.model(&r.name, version(&r.version)) {
-            Ok(_) => true,
-            Err(InferError::ModelNotReady(_)) => false,
-            Err(e) => return Err(e.to_status()),
-        };
+        let ready = self.dataplane.model(&r.name, version(&r.version)).is_ok();
         Ok(Response::new(ModelReadyResponse { ready }))
     }
 

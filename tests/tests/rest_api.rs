@@ -287,7 +287,12 @@ async fn bad_input_gets_a_clear_400_and_the_server_stays_up() {
     let cases: Vec<(Vec<(&str, &str)>, String, &str)> = vec![
         (json_ct.to_vec(), "{not json".into(), "Unrecognized request format"),
         (json_ct.to_vec(), "[]".into(), "Unrecognized request format"),
-        (vec![], simple_request("1").to_string(), "must be JSON (Content-Type: application/json)"),
+        (vec![], "{not json".into(), "Unrecognized request format"),
+        (
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            simple_request("1").to_string(),
+            "must be JSON (Content-Type: application/json) or use the binary tensor extension",
+        ),
         (vec![("content-type", "text/plain")], simple_request("1").to_string(), "got Content-Type 'text/plain'"),
         (
             json_ct.to_vec(),
@@ -337,6 +342,9 @@ async fn bad_input_gets_a_clear_400_and_the_server_stays_up() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error(), "'instances' must be a list");
+    // No Content-Type at all is read as JSON, as tritonclient sends it.
+    let r = h.send(Method::POST, &infer, &[], simple_request("1").to_string()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Still serving.
     assert_eq!(
         h.get(&s.url("/v2/health/live")).await.status,

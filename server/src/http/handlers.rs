@@ -122,16 +122,16 @@ impl RestApi {
             ),
             None => None,
         };
-        if json_len.is_none() && !body::is_json(&parts.headers) {
-            let got = parts
-                .headers
-                .get(CONTENT_TYPE)
-                .map_or("no Content-Type".to_string(), |v| {
-                    format!("Content-Type '{}'", v.to_str().unwrap_or("?"))
-                });
+        // tritonclient sends JSON bodies with no Content-Type, so a missing
+        // one means JSON; a different one is refused.
+        if json_len.is_none()
+            && let Some(ct) = parts.headers.get(CONTENT_TYPE)
+            && !body::is_json(&parts.headers)
+        {
             return Err(InferError::invalid(format!(
                 "V2 inference requests must be JSON (Content-Type: application/json) or use the binary \
-                 tensor extension (Inference-Header-Content-Length header); got {got}"
+                 tensor extension (Inference-Header-Content-Length header); got Content-Type '{}'",
+                ct.to_str().unwrap_or("?")
             )));
         }
         let bytes = read_body(&parts.headers, body, self.max_request_bytes).await?;
