@@ -40,7 +40,7 @@ fn put_all<T: LeElement>(values: &[T], out: &mut Vec<u8>) {
 }
 
 fn get_all<T: LeElement>(tensor: &str, dt: DataType, bytes: &[u8]) -> Result<Vec<T>> {
-    if bytes.len() % T::SIZE != 0 {
+    if !bytes.len().is_multiple_of(T::SIZE) {
         return Err(ProtoError::tensor(
             tensor,
             format!(

@@ -13,11 +13,17 @@ fn start() -> Server {
 }
 
 async fn client(s: &Server) -> GrpcInferenceServiceClient<Channel> {
-    GrpcInferenceServiceClient::connect(s.grpc_url()).await.expect("connect")
+    GrpcInferenceServiceClient::connect(s.grpc_url())
+        .await
+        .expect("connect")
 }
 
 async fn channel(s: &Server) -> Channel {
-    Channel::from_shared(s.grpc_url()).unwrap().connect().await.expect("connect")
+    Channel::from_shared(s.grpc_url())
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect")
 }
 
 fn simple_request(raw: bool) -> ModelInferRequest {
@@ -36,17 +42,39 @@ fn simple_request(raw: bool) -> ModelInferRequest {
 async fn health_and_metadata_rpcs() {
     let s = start();
     let mut c = client(&s).await;
-    assert!(c.server_live(ServerLiveRequest {}).await.unwrap().into_inner().live);
-    assert!(c.server_ready(ServerReadyRequest {}).await.unwrap().into_inner().ready);
+    assert!(
+        c.server_live(ServerLiveRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .live
+    );
+    assert!(
+        c.server_ready(ServerReadyRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .ready
+    );
     let ready = c
-        .model_ready(ModelReadyRequest { name: "simple".into(), version: String::new() })
+        .model_ready(ModelReadyRequest {
+            name: "simple".into(),
+            version: String::new(),
+        })
         .await
         .unwrap();
     assert!(ready.into_inner().ready);
-    let meta = c.server_metadata(ServerMetadataRequest {}).await.unwrap().into_inner();
+    let meta = c
+        .server_metadata(ServerMetadataRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(meta.name, "infergate");
     let m = c
-        .model_metadata(ModelMetadataRequest { name: "simple".into(), version: "1".into() })
+        .model_metadata(ModelMetadataRequest {
+            name: "simple".into(),
+            version: "1".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -56,13 +84,19 @@ async fn health_and_metadata_rpcs() {
 
     for (name, version) in [("nope", ""), ("simple", "9")] {
         let r = c
-            .model_ready(ModelReadyRequest { name: name.into(), version: version.into() })
+            .model_ready(ModelReadyRequest {
+                name: name.into(),
+                version: version.into(),
+            })
             .await
             .unwrap();
         assert!(!r.into_inner().ready, "{name} {version}");
     }
     let err = c
-        .model_metadata(ModelMetadataRequest { name: "simple".into(), version: "9".into() })
+        .model_metadata(ModelMetadataRequest {
+            name: "simple".into(),
+            version: "9".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -72,22 +106,38 @@ async fn health_and_metadata_rpcs() {
 async fn infer_answers_raw_to_raw_and_typed_to_typed() {
     let s = start();
     let mut c = client(&s).await;
-    let raw = c.model_infer(simple_request(true)).await.unwrap().into_inner();
-    assert_eq!(raw.raw_output_contents.len(), 2, "tritonclient reads raw_output_contents");
+    let raw = c
+        .model_infer(simple_request(true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        raw.raw_output_contents.len(),
+        2,
+        "tritonclient reads raw_output_contents"
+    );
     assert_eq!(raw.id, "g1");
     assert_eq!(raw.model_name, "simple");
     let resp = response_from_grpc(raw).unwrap();
     assert_eq!(resp.outputs[0].data, TensorData::Int32((1..17).collect()));
 
-    let typed = c.model_infer(simple_request(false)).await.unwrap().into_inner();
+    let typed = c
+        .model_infer(simple_request(false))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(typed.raw_output_contents.is_empty());
-    assert_eq!(typed.outputs[1].contents.as_ref().unwrap().int_contents, (-1..15).collect::<Vec<i32>>());
+    assert_eq!(
+        typed.outputs[1].contents.as_ref().unwrap().int_contents,
+        (-1..15).collect::<Vec<i32>>()
+    );
 
     let mut only = simple_request(true);
-    only.outputs.push(model_infer_request::InferRequestedOutputTensor {
-        name: "OUTPUT1".into(),
-        parameters: Default::default(),
-    });
+    only.outputs
+        .push(model_infer_request::InferRequestedOutputTensor {
+            name: "OUTPUT1".into(),
+            parameters: Default::default(),
+        });
     let one = c.model_infer(only).await.unwrap().into_inner();
     assert_eq!(one.outputs.len(), 1);
     assert_eq!(one.outputs[0].name, "OUTPUT1");
@@ -107,7 +157,10 @@ async fn infer_errors_carry_kserve_codes() {
     bad_shape.inputs[0].shape = vec![2, 16];
     let err = c.model_infer(bad_shape).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert_eq!(err.message(), "tensor 'INPUT0': shape [2, 16] needs 32 elements but 16 were given");
+    assert_eq!(
+        err.message(),
+        "tensor 'INPUT0': shape [2, 16] needs 32 elements but 16 were given"
+    );
 
     let mut bad_type = simple_request(true);
     bad_type.inputs[1].datatype = "FP32".into();
@@ -126,13 +179,21 @@ async fn infer_errors_carry_kserve_codes() {
 
 #[tokio::test]
 async fn oversized_messages_are_refused() {
-    let s = Server::infergate(&["--builtin_models", "echo", "--grpc_max_receive_message_length", "1024"]);
+    let s = Server::infergate(&[
+        "--builtin_models",
+        "echo",
+        "--grpc_max_receive_message_length",
+        "1024",
+    ]);
     let mut c = client(&s).await;
     let req = InferRequest {
         inputs: vec![Tensor::new("x", vec![1000], TensorData::Fp32(vec![0.5; 1000])).unwrap()],
         ..Default::default()
     };
-    let err = c.model_infer(request_to_grpc("echo", None, &req, true).unwrap()).await.unwrap_err();
+    let err = c
+        .model_infer(request_to_grpc("echo", None, &req, true).unwrap())
+        .await
+        .unwrap_err();
     // tonic's code for a message over --grpc_max_receive_message_length.
     assert_eq!(err.code(), Code::OutOfRange);
     assert!(err.message().contains("too large"), "{}", err.message());
@@ -144,7 +205,9 @@ async fn repository_rpcs() {
     let s = start();
     let mut c = client(&s).await;
     let r = c
-        .repository_model_unload(RepositoryModelUnloadRequest { model_name: "simple".into() })
+        .repository_model_unload(RepositoryModelUnloadRequest {
+            model_name: "simple".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -152,14 +215,18 @@ async fn repository_rpcs() {
     let err = c.model_infer(simple_request(true)).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let r = c
-        .repository_model_load(RepositoryModelLoadRequest { model_name: "simple".into() })
+        .repository_model_load(RepositoryModelLoadRequest {
+            model_name: "simple".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(r.is_loaded);
     assert!(c.model_infer(simple_request(true)).await.is_ok());
     let err = c
-        .repository_model_load(RepositoryModelLoadRequest { model_name: "../x".into() })
+        .repository_model_load(RepositoryModelLoadRequest {
+            model_name: "../x".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
@@ -176,7 +243,9 @@ async fn grpc_health_service_reports_serving() {
         // The status is published right after start; give it a moment.
         for _ in 0..50 {
             status = h
-                .check(HealthCheckRequest { service: service.into() })
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
                 .await
                 .map(|r| r.into_inner().status)
                 .unwrap_or(status);
@@ -191,17 +260,21 @@ async fn grpc_health_service_reports_serving() {
 
 #[tokio::test]
 async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
     let s = start();
     let mut c = ServerReflectionClient::new(channel(&s).await);
     let req = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut stream = c.server_reflection_info(tokio_stream::iter([req])).await.unwrap().into_inner();
+    let mut stream = c
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
     let msg = stream.message().await.unwrap().expect("one answer");
     let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
         panic!("unexpected reflection answer: {msg:?}");
@@ -216,19 +289,36 @@ async fn reflection_lists_the_services() {
 /// service through reflection alone.
 #[tokio::test]
 async fn grpcurl_works_through_reflection() {
-    let Some(python) = infergate_tests::python() else { return };
+    let Some(python) = infergate_tests::python() else {
+        return;
+    };
     let grpcurl = python.with_file_name("grpcurl");
     let s = start();
     let addr = s.grpc.unwrap().to_string();
     let run = |args: Vec<String>| {
-        let out = std::process::Command::new(&grpcurl).args(&args).output().expect("run grpcurl");
-        assert!(out.status.success(), "grpcurl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new(&grpcurl)
+            .args(&args)
+            .output()
+            .expect("run grpcurl");
+        assert!(
+            out.status.success(),
+            "grpcurl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let list = run(vec!["-plaintext".into(), addr.clone(), "list".into()]);
     assert!(list.contains("inference.GRPCInferenceService"), "{list}");
-    let methods = run(vec!["-plaintext".into(), addr.clone(), "list".into(), "inference.GRPCInferenceService".into()]);
-    assert!(methods.contains("inference.GRPCInferenceService.ModelInfer"), "{methods}");
+    let methods = run(vec![
+        "-plaintext".into(),
+        addr.clone(),
+        "list".into(),
+        "inference.GRPCInferenceService".into(),
+    ]);
+    assert!(
+        methods.contains("inference.GRPCInferenceService.ModelInfer"),
+        "{methods}"
+    );
     let body = r#"{"model_name":"simple","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,2],"contents":{"int_contents":[1,2]}},{"name":"INPUT1","datatype":"INT32","shape":[1,2],"contents":{"int_contents":[10,20]}}]}"#;
     let out = run(vec![
         "-plaintext".into(),
@@ -238,5 +328,9 @@ async fn grpcurl_works_through_reflection() {
         "inference.GRPCInferenceService/ModelInfer".into(),
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["outputs"][0]["contents"]["intContents"], serde_json::json!([11, 22]), "{out}");
+    assert_eq!(
+        v["outputs"][0]["contents"]["intContents"],
+        serde_json::json!([11, 22]),
+        "{out}"
+    );
 }

@@ -18,6 +18,13 @@ fn tritonclient_http_and_grpc() {
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tritonclient check failed:\n{stdout}\n{stderr}\nserver log:\n{}", s.logs());
-    assert!(stdout.contains("tritonclient.http: ok") && stdout.contains("tritonclient.grpc: ok"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "tritonclient check failed:\n{stdout}\n{stderr}\nserver log:\n{}",
+        s.logs()
+    );
+    assert!(
+        stdout.contains("tritonclient.http: ok") && stdout.contains("tritonclient.grpc: ok"),
+        "{stdout}"
+    );
 }

@@ -284,7 +284,8 @@ async fn bad_input_gets_a_clear_400_and_the_server_stays_up() {
     let h = Http::default();
     let infer = s.url("/v2/models/simple/infer");
     let json_ct = [("content-type", "application/json")];
-    let cases: Vec<(Vec<(&str, &str)>, String, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, String, &'a str);
+    let cases: Vec<Case> = vec![
         (json_ct.to_vec(), "{not json".into(), "Unrecognized request format"),
         (json_ct.to_vec(), "[]".into(), "Unrecognized request format"),
         (vec![], "{not json".into(), "Unrecognized request format"),
@@ -343,7 +344,9 @@ async fn bad_input_gets_a_clear_400_and_the_server_stays_up() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error(), "'instances' must be a list");
     // No Content-Type at all is read as JSON, as tritonclient sends it.
-    let r = h.send(Method::POST, &infer, &[], simple_request("1").to_string()).await;
+    let r = h
+        .send(Method::POST, &infer, &[], simple_request("1").to_string())
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Still serving.
     assert_eq!(

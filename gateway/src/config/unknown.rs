@@ -43,10 +43,11 @@ pub fn drop_unknown_flags(
             continue;
         }
         let mut dropped = text.to_string();
-        if !text.contains('=') && iter.peek().is_some_and(|next| !is_flag(next)) {
-            if let Some(value) = iter.next() {
-                dropped = format!("{dropped} {}", value.to_string_lossy());
-            }
+        if !text.contains('=')
+            && iter.peek().is_some_and(|next| !is_flag(next))
+            && let Some(value) = iter.next()
+        {
+            dropped = format!("{dropped} {}", value.to_string_lossy());
         }
         warnings.push(format!("unknown flag ignored: {dropped}"));
     }

@@ -138,15 +138,18 @@ fn contents_from_data(data: &TensorData) -> InferTensorContents {
     c
 }
 
+/// The fields a gRPC input or output tensor carries.
+struct TensorFields {
+    name: String,
+    datatype: String,
+    shape: Vec<i64>,
+    parameters: HashMap<String, InferParameter>,
+    contents: Option<InferTensorContents>,
+}
+
 /// Builds tensors from gRPC tensor fields plus either typed contents or raw.
 fn tensors_from_grpc(
-    fields: Vec<(
-        String,
-        String,
-        Vec<i64>,
-        HashMap<String, InferParameter>,
-        Option<InferTensorContents>,
-    )>,
+    fields: Vec<TensorFields>,
     raw_contents: Vec<bytes::Bytes>,
     what: &str,
 ) -> Result<Vec<Tensor>> {
@@ -161,7 +164,14 @@ fn tensors_from_grpc(
     let mut raw_iter = raw_contents.into_iter();
     fields
         .into_iter()
-        .map(|(name, datatype, shape, params, contents)| {
+        .map(|f| {
+            let TensorFields {
+                name,
+                datatype,
+                shape,
+                parameters,
+                contents,
+            } = f;
             let dt: DataType = datatype
                 .parse()
                 .map_err(|e: ProtoError| ProtoError::tensor(&name, e.to_string()))?;
@@ -192,7 +202,7 @@ fn tensors_from_grpc(
             Ok(Tensor {
                 name,
                 shape,
-                parameters: params_from_grpc(params),
+                parameters: params_from_grpc(parameters),
                 data,
             })
         })
@@ -236,7 +246,13 @@ pub fn request_from_grpc(req: ModelInferRequest) -> Result<GrpcInferRequest> {
     let fields = req
         .inputs
         .into_iter()
-        .map(|i| (i.name, i.datatype, i.shape, i.parameters, i.contents))
+        .map(|i| TensorFields {
+            name: i.name,
+            datatype: i.datatype,
+            shape: i.shape,
+            parameters: i.parameters,
+            contents: i.contents,
+        })
         .collect();
     let request = InferRequest {
         id: Some(req.id).filter(|s| !s.is_empty()),
@@ -317,7 +333,13 @@ pub fn response_from_grpc(resp: ModelInferResponse) -> Result<InferResponse> {
     let fields = resp
         .outputs
         .into_iter()
-        .map(|o| (o.name, o.datatype, o.shape, o.parameters, o.contents))
+        .map(|o| TensorFields {
+            name: o.name,
+            datatype: o.datatype,
+            shape: o.shape,
+            parameters: o.parameters,
+            contents: o.contents,
+        })
         .collect();
     Ok(InferResponse {
         model_name: resp.model_name,

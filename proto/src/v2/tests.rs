@@ -246,10 +246,7 @@ fn binary_extension_errors_are_specific() {
     assert!(err(&long, Some(n)).contains("4 bytes of binary data follow the JSON"));
     assert!(err(json.as_bytes(), None).contains("no Inference-Header-Content-Length"));
     assert!(err(json.as_bytes(), Some(10_000)).contains("body has only"));
-    let (wrong_count, n) = binary_body(
-        &json.replace("[2]", "[3]").replace(":8", ":8"),
-        &[&[0u8; 8]],
-    );
+    let (wrong_count, n) = binary_body(&json.replace("[2]", "[3]"), &[&[0u8; 8]]);
     assert!(err(&wrong_count, Some(n)).contains("shape [3] needs 3 elements but 2"));
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this):
+# installs what it needs, then format check, clippy, build, and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+bash scripts/venv.sh tests/python/requirements.txt
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "==> building the binaries the end-to-end tests start"
+cargo build --workspace --bins --quiet
+
+# The end-to-end tests must not skip the Python clients here, and snapshot
+# tests must compare, never rewrite.
+export INFERGATE_PYTHON="$PWD/.venv/bin/python" INFERGATE_REQUIRE_PYTHON=1 INSTA_UPDATE=no
+echo "==> tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
