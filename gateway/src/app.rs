@@ -25,6 +25,7 @@ pub fn server_config(flags: &Flags) -> ServerConfig {
         keep_alive: Duration::from_secs(flags.timeout_keep_alive),
         drain_timeout: Duration::from_secs(flags.drain_timeout_seconds),
         tls: flags.ssl_certfile.clone().zip(flags.ssl_keyfile.clone()),
+        access_log: flags.enable_access_log,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Serve REST over TLS with this PEM certificate chain and key.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Log one line per REST request.
+    pub access_log: bool,
 }
 
 /// Bound listeners, ready to serve.
@@ -109,6 +111,7 @@ impl Server {
         let rest = http::RestApi {
             dataplane: self.dataplane.clone(),
             max_request_bytes: self.config.max_request_bytes,
+            access_log: self.config.access_log,
         };
         let rest = http::serve(
             self.http,

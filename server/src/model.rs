@@ -87,6 +87,18 @@ pub trait Model: Send + Sync + 'static {
         true
     }
 
+    /// Called when the repository loads the model, before it is served
+    /// (KServe's `load()`).
+    async fn load(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called when the model is unloaded or replaced, after it stopped
+    /// being served.
+    async fn unload(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn preprocess(&self, payload: Payload, _ctx: &RequestContext) -> Result<Payload> {
         Ok(payload)
     }

@@ -62,9 +62,10 @@ impl ModelRegistry {
         self.models.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Serves `model` under its name, replacing any model of that name.
-    pub fn register(&self, model: Arc<dyn Model>) {
-        self.write().insert(model.name().to_string(), model);
+    /// Serves `model`, already loaded, under its name; returns the model it
+    /// replaces, if any.
+    pub fn register(&self, model: Arc<dyn Model>) -> Option<Arc<dyn Model>> {
+        self.write().insert(model.name().to_string(), model)
     }
 
     pub fn get(&self, name: &str) -> Result<Arc<dyn Model>> {
@@ -106,16 +107,21 @@ impl ModelRegistry {
                 model.name()
             )));
         }
-        self.register(model);
+        model.load().await?;
+        if let Some(old) = self.register(model) {
+            old.unload().await?;
+        }
         Ok(())
     }
 
     pub async fn unload(&self, name: &str) -> Result<()> {
         check_model_name(name)?;
         let _one_at_a_time = self.changes.lock().await;
-        self.write()
+        let model = self
+            .write()
             .remove(name)
             .ok_or_else(|| InferError::ModelNotFound(name.to_string()))?;
+        model.unload().await?;
         if let Some(repo) = &self.repository {
             repo.unload(name).await?;
         }

@@ -224,7 +224,13 @@ pub struct Flags {
     #[arg(long = "log_config_file", env = "INFERGATE_LOG_CONFIG_FILE")]
     pub log_config_file: Option<PathBuf>,
 
-    /// KServe's access log format. Accepted; infergate's access log has a fixed format.
+    /// Log one line per REST request: method, path, status, milliseconds, request id.
+    #[arg(long = "enable_access_log", env = "INFERGATE_ENABLE_ACCESS_LOG", default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
+    pub enable_access_log: bool,
+
+    /// KServe's (uvicorn's) access log format. Accepted; infergate's access log
+    /// (--enable_access_log) has one fixed format.
     #[arg(long = "access_log_format", env = "INFERGATE_ACCESS_LOG_FORMAT")]
     pub access_log_format: Option<String>,
 

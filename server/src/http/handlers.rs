@@ -20,6 +20,8 @@ use crate::model::{Payload, RequestContext, v1_form};
 pub struct RestApi {
     pub dataplane: Arc<DataPlane>,
     pub max_request_bytes: usize,
+    /// Log one line per request (method, path, status, time).
+    pub access_log: bool,
 }
 
 impl RestApi {

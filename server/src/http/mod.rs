@@ -31,6 +31,7 @@ impl RestApi {
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<body::HttpResponse, Infallible> {
+        let started = std::time::Instant::now();
         let (parts, body) = req.into_parts();
         let mut ctx = RequestContext::new(Protocol::V1);
         for (k, v) in &parts.headers {
@@ -42,7 +43,12 @@ impl RestApi {
             ctx.request_id = id.clone();
         }
         let request_id = ctx.request_id.clone();
-        let result = match router::route(&parts.method, parts.uri.path()) {
+        let route = router::route(&parts.method, parts.uri.path());
+        let target = route
+            .as_ref()
+            .ok()
+            .and_then(router::Route::inference_target);
+        let result = match route {
             Ok(route) => {
                 if matches!(route, router::Route::V2Infer(..)) {
                     ctx.protocol = Protocol::V2Rest;
@@ -59,6 +65,20 @@ impl RestApi {
         });
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert(REQUEST_ID, v);
+        }
+        let status = resp.status().as_u16();
+        if let Some((model, protocol)) = target {
+            crate::metrics::count_request(model, protocol, status.to_string().as_str());
+        }
+        if self.access_log {
+            tracing::info!(
+                target: "infergate::access",
+                method = %parts.method,
+                path = parts.uri.path(),
+                status,
+                ms = started.elapsed().as_micros() as f64 / 1e3,
+                request_id = %request_id,
+            );
         }
         Ok(resp)
     }

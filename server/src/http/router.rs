@@ -24,6 +24,17 @@ pub enum Route<'a> {
     RepositoryUnload(&'a str),
 }
 
+impl<'a> Route<'a> {
+    /// The model an inference route addresses, and its protocol label.
+    pub fn inference_target(&self) -> Option<(&'a str, &'static str)> {
+        match *self {
+            Route::V1Predict(m) | Route::V1Explain(m) => Some((m, "v1")),
+            Route::V2Infer(m, _) => Some((m, "v2")),
+            _ => None,
+        }
+    }
+}
+
 /// Splits `{name}` or `{name}/versions/{v}` off the front of `rest`,
 /// returning what follows.
 fn model_and_version(rest: &str) -> Option<(&str, Option<&str>, &str)> {
