@@ -2,7 +2,8 @@
 //! on one worker thread, doing the same work per request as infergate's hyper
 //! REST server (server/src/http): request context with every header and an
 //! x-request-id, the same router, model lookup, body read within the size
-//! limit, V2 decode, DataPlane::infer, v2_answer, V2 encode.
+//! limit, V2 decode, DataPlane::infer, v2_answer, V2 encode, and the
+//! per-model request counter (access log off, as infergate's default).
 //!
 //! Usage: v2-pingora PORT   (listens on 127.0.0.1:PORT)
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use infergate_proto::{OutputFormat, ServerMetadata, v2};
 use infergate_server::builtin::{BuiltinRepository, SimpleModel};
 use infergate_server::dataplane::v2_answer;
 use infergate_server::http::router::{self, Route};
+use infergate_server::metrics;
 use infergate_server::{DataPlane, InferError, ModelRegistry, Payload, Protocol, RequestContext};
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
@@ -41,13 +43,10 @@ impl V2App {
     async fn infer(
         &self,
         session: &mut ServerSession,
+        route: Result<(String, Option<String>), InferError>,
         ctx: &mut RequestContext,
     ) -> Result<Vec<u8>, InferError> {
-        let req = session.req_header();
-        let (name, version) = match router::route(&req.method, req.uri.path())? {
-            Route::V2Infer(name, version) => (name.to_string(), version.map(str::to_string)),
-            _ => return Err(InferError::RouteNotFound),
-        };
+        let (name, version) = route?;
         ctx.protocol = Protocol::V2Rest;
         let model = self.dataplane.model(&name, version.as_deref())?;
         // Read the whole body, within the limit.
@@ -83,7 +82,18 @@ impl ServeHttp for V2App {
         if let Some(id) = ctx.headers.get("x-request-id").filter(|id| !id.is_empty()) {
             ctx.request_id = id.clone();
         }
-        match self.infer(session, &mut ctx).await {
+        let req = session.req_header();
+        let route = router::route(&req.method, req.uri.path());
+        let target = route
+            .as_ref()
+            .ok()
+            .and_then(Route::inference_target)
+            .map(|(model, protocol)| (model.to_string(), protocol));
+        let route = route.and_then(|r| match r {
+            Route::V2Infer(name, version) => Ok((name.to_string(), version.map(str::to_string))),
+            _ => Err(InferError::RouteNotFound),
+        });
+        let resp = match self.infer(session, route, &mut ctx).await {
             Ok(body) => respond(StatusCode::OK, body, &ctx.request_id),
             Err(e) => {
                 let status = StatusCode::from_u16(e.class().http_status())
@@ -91,7 +101,11 @@ impl ServeHttp for V2App {
                 let body = serde_json::json!({ "error": e.to_string() }).to_string();
                 respond(status, body.into_bytes(), &ctx.request_id)
             }
+        };
+        if let Some((model, protocol)) = target {
+            metrics::count_request(&model, protocol, resp.status().as_u16().to_string().as_str());
         }
+        resp
     }
 }
 
