@@ -16,7 +16,7 @@ stamp=$VENV/.requirements.sha256
 want=$(cat "$@" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing Python packages: $*"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
   for req in "$@"; do
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
   done
