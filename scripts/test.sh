@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-bash scripts/venv.sh tests/python/requirements.txt
+bash scripts/venv.sh requirements.txt
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check

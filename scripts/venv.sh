@@ -2,7 +2,7 @@
 # Creates a virtual environment ($VENV, default .venv) with the Python
 # packages of the given requirements files, reinstalling only when one of
 # them changed. Idempotent; safe to run every time.
-#   scripts/venv.sh tests/python/requirements.txt
+#   scripts/venv.sh requirements.txt
 #   VENV=.venv-bench scripts/venv.sh bench/requirements.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 //! infergate: a drop-in KServe transformer container and gateway. This crate
-//! holds what knows about flags and processes; the data plane itself is
-//! `infergate-server`.
+//! holds the `infergate` command line and the wiring of what it serves; the
+//! data plane is `infergate-server`, the ONNX predictor
+//! `infergate-predictor`.
 pub mod app;
 pub mod config;
-pub mod logging;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
+use infergate_gateway::app;
 use infergate_gateway::config::{self, ConfigError};
-use infergate_gateway::{app, logging};
 
 fn main() -> ExitCode {
     let loaded = match config::load(std::env::args_os()) {
@@ -12,14 +12,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init(&loaded.flags);
+    infergate_server::cli::init_logging(&loaded.flags.serve);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("infergate: cannot start the async runtime: {e}");

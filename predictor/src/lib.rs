@@ -1,4 +1,47 @@
-//! The colocated predictor: ONNX Runtime sessions behind the `Model` trait
-//! of `infergate-server`, with dynamic batching and a model repository.
-//! It sits beside the gateway (which embeds it when no `--predictor_host` is
-//! given) and depends only on the wire and serving crates.
+//! The colocated predictor: ONNX Runtime sessions behind the `Model` trait of
+//! `infergate-server`, with dynamic batching, a model repository and storage
+//! URIs. It sits beside the gateway (which embeds it when no
+//! `--predictor_host` is given) and depends only on the wire and serving
+//! crates.
+pub mod batching;
+pub mod convert;
+pub mod error;
+pub mod flags;
+pub mod model;
+pub mod model_config;
+pub mod repository;
+pub mod runtime;
+pub mod session;
+
+use std::sync::Arc;
+
+use infergate_server::ModelRegistry;
+
+pub use error::PredictorError;
+pub use flags::PredictorFlags;
+pub use repository::{LoadOptions, ModelDir};
+
+/// Loads ONNX Runtime and every model of the repository the flags name,
+/// returning the registry that serves them (with load/unload wired to it).
+pub async fn registry_from_flags(flags: &PredictorFlags, model_name: &str) -> Result<Arc<ModelRegistry>, PredictorError> {
+    let dir = flags
+        .model_dir
+        .clone()
+        .ok_or_else(|| PredictorError::Runtime("no --model_dir given".into()))?;
+    let lib = runtime::init(flags.ort_library.as_deref())?;
+    tracing::info!(library = %lib.display(), "ONNX Runtime loaded");
+    let repo = Arc::new(ModelDir::new(
+        dir,
+        model_name.to_string(),
+        LoadOptions {
+            device: flags.device,
+            intra_op_threads: flags.intra_op_threads,
+        },
+    ));
+    let registry = ModelRegistry::new(Some(repo.clone()));
+    for source in repo.discover()? {
+        let model = repo.load_source(source).await?;
+        registry.register(model);
+    }
+    Ok(Arc::new(registry))
+}

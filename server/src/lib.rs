@@ -3,6 +3,7 @@
 //! health, reflection) in front of a registry of [`Model`]s. Both binaries,
 //! `infergate` and `infergate-predictor`, serve through it.
 pub mod builtin;
+pub mod cli;
 pub mod dataplane;
 pub mod error;
 pub mod grpc;
@@ -141,4 +142,44 @@ impl Server {
         let (_, grpc_result) = tokio::join!(rest, grpc);
         grpc_result
     }
+}
+
+/// Resolves on SIGTERM (Kubernetes' stop) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: no longer ready, finishing in-flight requests");
+}
+
+/// Serves `registry` as the flags say until SIGTERM / Ctrl-C. Prints one
+/// line on stdout, `<program> listening http=ADDR grpc=ADDR`, once the ports
+/// are bound, for scripts and tests.
+pub async fn serve_until_signal(program: &str, flags: &cli::ServeFlags, registry: Arc<ModelRegistry>) -> io::Result<()> {
+    let metadata = infergate_proto::ServerMetadata {
+        name: "infergate".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        extensions: vec!["binary_tensor_data".into(), "model_repository".into()],
+    };
+    let models = registry.names();
+    let dataplane = Arc::new(DataPlane::new(registry, metadata, flags.enable_latency_logging));
+    let server = Server::bind(flags.server_config(), dataplane).await?;
+    let http = server.http_addr()?;
+    let grpc = server.grpc_addr().map_or_else(|| "off".to_string(), |a| a.to_string());
+    println!("{program} listening http={http} grpc={grpc}");
+    tracing::info!(%http, %grpc, ?models, "serving");
+    server.run(shutdown_signal()).await
 }

@@ -21,18 +21,18 @@ fn parse(list: &[&str]) -> Loaded {
 fn defaults_match_kserve() {
     let f = parse(&[]).flags;
     assert_eq!(
-        (f.http_port, f.grpc_port, f.workers, f.max_threads),
+        (f.serve.http_port, f.serve.grpc_port, f.serve.workers, f.serve.max_threads),
         (8080, 8081, 1, 4)
     );
-    assert!(f.enable_grpc && f.enable_latency_logging && f.configure_logging);
-    assert!(!f.predictor_use_ssl && !f.enable_predictor_health_check && !f.enable_docs_url);
-    assert_eq!(f.predictor_protocol, PredictorProtocol::V1);
-    assert_eq!(f.predictor_request_timeout_seconds, 600);
-    assert_eq!(f.predictor_request_retries, 0);
-    assert_eq!(f.grpc_max_send_message_length, 8_388_608);
-    assert_eq!(f.grpc_max_receive_message_length, 8_388_608);
-    assert_eq!(f.timeout_keep_alive, 65);
-    assert_eq!(f.model_name, "model");
+    assert!(f.serve.enable_grpc && f.serve.enable_latency_logging && f.serve.configure_logging);
+    assert!(!f.upstream.predictor_use_ssl && !f.upstream.enable_predictor_health_check && !f.serve.enable_docs_url);
+    assert_eq!(f.upstream.predictor_protocol, PredictorProtocol::V1);
+    assert_eq!(f.upstream.predictor_request_timeout_seconds, 600);
+    assert_eq!(f.upstream.predictor_request_retries, 0);
+    assert_eq!(f.serve.grpc_max_send_message_length, 8_388_608);
+    assert_eq!(f.serve.grpc_max_receive_message_length, 8_388_608);
+    assert_eq!(f.serve.timeout_keep_alive, 65);
+    assert_eq!(f.serve.model_name, "model");
 }
 
 #[test]
@@ -48,8 +48,8 @@ fn the_controller_command_line_parses() {
         "1",
     ])
     .flags;
-    assert_eq!(f.model_name, "iris");
-    assert_eq!(f.predictor_host.as_deref(), Some("iris-predictor.default"));
+    assert_eq!(f.serve.model_name, "iris");
+    assert_eq!(f.upstream.predictor_host.as_deref(), Some("iris-predictor.default"));
 }
 
 #[test]
@@ -65,12 +65,12 @@ fn boolean_flags_take_strtobool_values_and_bare_switches() {
         ("0", false),
     ] {
         let f = parse(&["--predictor_use_ssl", text, "--enable_grpc", text]).flags;
-        assert_eq!((f.predictor_use_ssl, f.enable_grpc), (want, want), "{text}");
+        assert_eq!((f.upstream.predictor_use_ssl, f.serve.enable_grpc), (want, want), "{text}");
     }
     let f = parse(&["--enable_predictor_health_check", "--predictor_use_ssl"]).flags;
-    assert!(f.enable_predictor_health_check && f.predictor_use_ssl);
+    assert!(f.upstream.enable_predictor_health_check && f.upstream.predictor_use_ssl);
     let f = parse(&["--enable_grpc=false"]).flags;
-    assert!(!f.enable_grpc);
+    assert!(!f.serve.enable_grpc);
     assert!(load(args(&["--enable_grpc", "maybe"])).is_err());
 }
 
@@ -87,10 +87,10 @@ fn dashed_kserve_flags_and_protocols_parse() {
         "v2",
     ])
     .flags;
-    assert_eq!(f.event_loop, "uvloop");
-    assert_eq!(f.timeout_keep_alive, 5);
-    assert_eq!(f.predictor_protocol, PredictorProtocol::GrpcV2);
-    assert_eq!(f.protocol, Some(PredictorProtocol::V2));
+    assert_eq!(f.serve.event_loop, "uvloop");
+    assert_eq!(f.serve.timeout_keep_alive, 5);
+    assert_eq!(f.upstream.predictor_protocol, PredictorProtocol::GrpcV2);
+    assert_eq!(f.upstream.protocol, Some(PredictorProtocol::V2));
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn unknown_flags_are_warned_about_not_fatal() {
         "9001",
     ]);
     assert_eq!(
-        (loaded.flags.http_port, loaded.flags.grpc_port),
+        (loaded.flags.serve.http_port, loaded.flags.serve.grpc_port),
         (9000, 9001)
     );
     assert_eq!(
@@ -140,9 +140,9 @@ fn config_file_fills_what_the_command_line_leaves() {
     let path = file.0.to_str().unwrap().to_string();
     let loaded = parse(&["--config_file", &path, "--grpc_port", "7000"]);
     let f = loaded.flags;
-    assert_eq!(f.http_port, 9100, "from the file");
-    assert_eq!(f.grpc_port, 7000, "the command line wins");
-    assert!(!f.enable_grpc);
+    assert_eq!(f.serve.http_port, 9100, "from the file");
+    assert_eq!(f.serve.grpc_port, 7000, "the command line wins");
+    assert!(!f.serve.enable_grpc);
     assert_eq!(f.builtin_models, ["simple", "echo"]);
     assert_eq!(loaded.warnings.len(), 1);
     assert!(loaded.warnings[0].contains("unknown key 'no_such_key'"));

@@ -1,0 +1,154 @@
+//! Dynamic batching: requests that arrive close together are joined along
+//! the first dimension, run as one, and split back. An actor task owns the
+//! queue state ([`queue::BatchQueue`]); callers talk to it through a channel.
+mod queue;
+mod split;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use infergate_proto::Tensor;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+pub use queue::{BatchKey, BatchQueue, Decision, Pending};
+pub use split::{batch_key, concat, split};
+
+use crate::error::{PredictorError, Result};
+use crate::model_config::BatchSettings;
+
+/// What runs a formed batch (the session pool; a stand-in in tests).
+#[async_trait]
+pub trait BatchRunner: Send + Sync + 'static {
+    async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>>;
+}
+
+struct Item {
+    inputs: Vec<Tensor>,
+    reply: oneshot::Sender<Result<Vec<Tensor>>>,
+}
+
+/// The handle callers use; the actor stops when the last handle is dropped
+/// and the queue has drained.
+pub struct Batcher {
+    model: String,
+    max_batch_size: usize,
+    tx: mpsc::UnboundedSender<Pending<Item>>,
+}
+
+impl Batcher {
+    /// Starts the actor with `workers` batches allowed in flight at once.
+    pub fn start(model: &str, settings: BatchSettings, workers: usize, runner: Arc<dyn BatchRunner>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let max_batch_size = settings.max_batch_size;
+        tokio::spawn(actor(model.to_string(), BatchQueue::new(settings, workers), rx, runner));
+        Batcher {
+            model: model.to_string(),
+            max_batch_size,
+            tx,
+        }
+    }
+
+    /// Queues one request and waits for its own rows of the outputs.
+    pub async fn infer(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
+        let (key, rows) = batch_key(&inputs)?;
+        if rows > self.max_batch_size {
+            return Err(PredictorError::Input(format!(
+                "batch of {rows} rows exceeds max_batch_size {} of model '{}'",
+                self.max_batch_size, self.model
+            )));
+        }
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            rows,
+            key,
+            enqueued: Instant::now(),
+            item: Item { inputs, reply },
+        };
+        self.tx
+            .send(pending)
+            .map_err(|_| PredictorError::Stopped(self.model.clone()))?;
+        answer.await.map_err(|_| PredictorError::Stopped(self.model.clone()))?
+    }
+}
+
+async fn actor(
+    model: String,
+    mut queue: BatchQueue<Item>,
+    mut requests: mpsc::UnboundedReceiver<Pending<Item>>,
+    runner: Arc<dyn BatchRunner>,
+) {
+    let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
+    let mut in_flight = 0usize;
+    let mut open = true;
+    loop {
+        let now = Instant::now();
+        let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
+        for expired in queue.take_expired(now) {
+            let _ = expired.item.reply.send(Err(PredictorError::QueueTimeout(model.clone(), timeout_ms)));
+        }
+        let wake = match queue.poll(now) {
+            Decision::Dispatch(batch) => {
+                in_flight += 1;
+                tokio::spawn(run_batch(batch, runner.clone(), done_tx.clone()));
+                continue;
+            }
+            Decision::WaitUntil(t) => Some(t),
+            Decision::Idle => None,
+        };
+        if !open && queue.is_empty() && in_flight == 0 {
+            return;
+        }
+        tokio::select! {
+            req = requests.recv(), if open => match req {
+                Some(p) => {
+                    if let Err(p) = queue.push(p) {
+                        let _ = p.item.reply.send(Err(PredictorError::QueueFull(model.clone())));
+                    }
+                }
+                None => open = false,
+            },
+            Some(()) = done.recv() => {
+                in_flight -= 1;
+                queue.worker_done();
+            }
+            () = sleep_until(wake) => {}
+        }
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn run_batch(batch: Vec<Pending<Item>>, runner: Arc<dyn BatchRunner>, done: mpsc::UnboundedSender<()>) {
+    let rows: Vec<usize> = batch.iter().map(|p| p.rows).collect();
+    let (inputs, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.item.inputs, p.item.reply)).unzip();
+    let result = match concat(inputs) {
+        Ok(joined) => match runner.run(joined).await {
+            Ok(outputs) => split(outputs, &rows),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(parts) => {
+            for (reply, part) in replies.into_iter().zip(parts) {
+                let _ = reply.send(Ok(part));
+            }
+        }
+        // A failed batch answers every member with the error.
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
+    let _ = done.send(());
+}
+
+#[cfg(test)]
+mod tests;

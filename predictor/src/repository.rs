@@ -1,0 +1,192 @@
+//! The model repository: `--model_dir` holds one folder per model, each with
+//! a `model.onnx` (or numbered version folders `1/`, `2/`, ... each with one;
+//! the highest number is served) and an optional `config.toml`. A
+//! `--model_dir` that holds an `.onnx` file itself is one model, named by
+//! `--model_name` (KServe's single-model layout under /mnt/models).
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use infergate_server::{InferError, Model, ModelRepository};
+
+use crate::batching::Batcher;
+use crate::error::{PredictorError, Result};
+use crate::model::OnnxModel;
+use crate::model_config::ModelConfig;
+use crate::runtime::{self, Device};
+use crate::session::{SessionOptions, SessionPool};
+
+/// How models are loaded.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: Device,
+    /// Per model; default: the CPUs this process may use, split across instances.
+    pub intra_op_threads: Option<usize>,
+}
+
+/// Where one model's files are.
+#[derive(Debug, Clone)]
+pub struct ModelSource {
+    pub name: String,
+    pub dir: PathBuf,
+    pub file: PathBuf,
+    pub version: Option<String>,
+}
+
+pub struct ModelDir {
+    root: PathBuf,
+    single_model_name: String,
+    options: LoadOptions,
+}
+
+fn onnx_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "onnx"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The model file in `dir`: `model.onnx`, or the only `.onnx` file.
+fn model_file(model: &str, dir: &Path) -> Result<Option<PathBuf>> {
+    let files = onnx_files(dir);
+    if let Some(f) = files.iter().find(|f| f.file_name().is_some_and(|n| n == "model.onnx")) {
+        return Ok(Some(f.clone()));
+    }
+    match files.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => Err(PredictorError::Load {
+            model: model.to_string(),
+            reason: format!(
+                "{} holds {} .onnx files and no model.onnx; name the one to serve model.onnx",
+                dir.display(),
+                many.len()
+            ),
+        }),
+    }
+}
+
+impl ModelDir {
+    pub fn new(root: PathBuf, single_model_name: String, options: LoadOptions) -> Self {
+        ModelDir {
+            root,
+            single_model_name,
+            options,
+        }
+    }
+
+    /// The model in `dir`, if it holds one (directly or in version folders).
+    fn source_in(dir: &Path, default_name: &str) -> Result<Option<ModelSource>> {
+        let config = ModelConfig::read(dir, default_name)?;
+        let name = config.name.clone().unwrap_or_else(|| default_name.to_string());
+        let mut versions: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .filter_map(|e| Some((e.file_name().to_str()?.parse::<u64>().ok()?, e.path())))
+                    .filter(|(_, p)| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        versions.sort();
+        if let Some((v, vdir)) = versions.pop() {
+            if let Some(file) = model_file(&name, &vdir)? {
+                return Ok(Some(ModelSource {
+                    name,
+                    dir: dir.to_path_buf(),
+                    file,
+                    version: Some(v.to_string()),
+                }));
+            }
+        }
+        Ok(model_file(&name, dir)?.map(|file| ModelSource {
+            name,
+            dir: dir.to_path_buf(),
+            file,
+            version: None,
+        }))
+    }
+
+    /// Every model the directory holds.
+    pub fn discover(&self) -> Result<Vec<ModelSource>> {
+        if !self.root.is_dir() {
+            return Err(PredictorError::Load {
+                model: self.single_model_name.clone(),
+                reason: format!("model directory {} does not exist", self.root.display()),
+            });
+        }
+        if !onnx_files(&self.root).is_empty() {
+            return Ok(Self::source_in(&self.root, &self.single_model_name)?.into_iter().collect());
+        }
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.root)
+            .map_err(|e| PredictorError::Storage(format!("cannot list {}: {e}", self.root.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        let mut sources = Vec::new();
+        for dir in dirs {
+            let Some(folder) = dir.file_name().and_then(|n| n.to_str()) else { continue };
+            if let Some(s) = Self::source_in(&dir, folder)? {
+                sources.push(s);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Loads one model: sessions on their threads, metadata, batcher.
+    pub async fn load_source(&self, src: ModelSource) -> Result<Arc<dyn Model>> {
+        let config = ModelConfig::read(&src.dir, &src.name)?;
+        let instances = config.instance_count.unwrap_or(1);
+        let threads = config
+            .intra_op_threads
+            .or(self.options.intra_op_threads)
+            .unwrap_or_else(|| (runtime::default_intra_op_threads() / instances).max(1));
+        let batching = config.batching();
+        let opts = SessionOptions {
+            device: self.options.device,
+            intra_op_threads: threads,
+            instances,
+            queue_capacity: batching.as_ref().map_or(1024, |_| instances),
+        };
+        let (name, file) = (src.name.clone(), src.file.clone());
+        let pool = tokio::task::spawn_blocking(move || SessionPool::load(&name, &file, &opts))
+            .await
+            .map_err(|e| PredictorError::Load {
+                model: src.name.clone(),
+                reason: format!("loader thread failed: {e}"),
+            })??;
+        let (mut inputs, mut outputs) = (pool.inputs.clone(), pool.outputs.clone());
+        config.apply_overrides(&src.name, &mut inputs, &mut outputs)?;
+        tracing::info!(
+            model = %src.name,
+            version = ?src.version,
+            file = %src.file.display(),
+            device = ?pool.device,
+            intra_op_threads = threads,
+            instances,
+            batching = ?batching,
+            "model loaded"
+        );
+        let pool = Arc::new(pool);
+        let batcher = batching.map(|b| Batcher::start(&src.name, b, instances, pool.clone()));
+        let model = OnnxModel::new(&src.name, src.version, pool, inputs, outputs, config.v1_output, batcher)?;
+        Ok(Arc::new(model))
+    }
+}
+
+#[async_trait]
+impl ModelRepository for ModelDir {
+    async fn load(&self, name: &str) -> Result<Arc<dyn Model>, InferError> {
+        let source = self
+            .discover()?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| InferError::ModelNotFound(name.to_string()))?;
+        Ok(self.load_source(source).await?)
+    }
+}
