@@ -33,7 +33,9 @@ pub async fn registry(flags: &Flags) -> io::Result<Arc<ModelRegistry>> {
             .await
             .map_err(|e| io::Error::other(e.to_string()))?
     } else {
-        Arc::new(ModelRegistry::new(Some(Arc::new(BuiltinRepository) as Arc<dyn ModelRepository>)))
+        Arc::new(ModelRegistry::new(Some(
+            Arc::new(BuiltinRepository) as Arc<dyn ModelRepository>
+        )))
     };
     for name in &flags.builtin_models {
         let model = builtin_model(name).ok_or_else(|| {

@@ -32,12 +32,18 @@ pub fn metadata_of(name: &str, ty: &ValueType) -> std::result::Result<TensorMeta
     match ty {
         ValueType::Tensor { ty, shape, .. } => Ok(TensorMetadata {
             name: name.to_string(),
-            datatype: datatype_of(*ty).ok_or_else(|| format!("'{name}' has element type {ty:?}, which V2 has no datatype for"))?,
+            datatype: datatype_of(*ty).ok_or_else(|| {
+                format!("'{name}' has element type {ty:?}, which V2 has no datatype for")
+            })?,
             shape: shape.iter().map(|&d| if d < 0 { -1 } else { d }).collect(),
         }),
         ValueType::Sequence(_) | ValueType::Map { .. } => Err(format!(
             "'{name}' is a {}, not a tensor; export the model without ZipMap (skl2onnx option zipmap=False)",
-            if matches!(ty, ValueType::Map { .. }) { "map" } else { "sequence" }
+            if matches!(ty, ValueType::Map { .. }) {
+                "map"
+            } else {
+                "sequence"
+            }
         )),
         ValueType::Optional(_) => Err(format!("'{name}' is an optional value, not a tensor")),
     }
@@ -49,7 +55,9 @@ pub fn to_ort(t: &Tensor) -> Result<ort::session::SessionInputValue<'_>> {
     let bad = |e: ort::Error| PredictorError::Input(format!("input '{}': {e}", t.name));
     macro_rules! view {
         ($v:expr) => {
-            TensorRef::from_array_view((shape, &$v[..])).map_err(bad)?.into()
+            TensorRef::from_array_view((shape, &$v[..]))
+                .map_err(bad)?
+                .into()
         };
     }
     Ok(match &t.data {
@@ -71,9 +79,14 @@ pub fn to_ort(t: &Tensor) -> Result<ort::session::SessionInputValue<'_>> {
                 .map(|b| String::from_utf8(b.clone()))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|_| {
-                    PredictorError::Input(format!("input '{}': BYTES elements must be UTF-8 text for ONNX string tensors", t.name))
+                    PredictorError::Input(format!(
+                        "input '{}': BYTES elements must be UTF-8 text for ONNX string tensors",
+                        t.name
+                    ))
                 })?;
-            ort::value::Tensor::from_string_array((shape, &strings[..])).map_err(bad)?.into()
+            ort::value::Tensor::from_string_array((shape, &strings[..]))
+                .map_err(bad)?
+                .into()
         }
     })
 }
@@ -82,7 +95,9 @@ pub fn to_ort(t: &Tensor) -> Result<ort::session::SessionInputValue<'_>> {
 pub fn from_ort(name: &str, value: &DynValue) -> Result<Tensor> {
     let fail = |e: ort::Error| PredictorError::OrtRun(format!("output '{name}': {e}"));
     let ValueType::Tensor { ty, .. } = value.dtype() else {
-        return Err(PredictorError::OrtRun(metadata_of(name, value.dtype()).err().unwrap_or_default()));
+        return Err(PredictorError::OrtRun(
+            metadata_of(name, value.dtype()).err().unwrap_or_default(),
+        ));
     };
     macro_rules! copy {
         ($t:ty, $variant:ident) => {{
@@ -105,7 +120,10 @@ pub fn from_ort(name: &str, value: &DynValue) -> Result<Tensor> {
         TensorElementType::Float64 => copy!(f64, Fp64),
         TensorElementType::String => {
             let (shape, strings) = value.try_extract_strings().map_err(fail)?;
-            (shape.to_vec(), TensorData::Bytes(strings.into_iter().map(String::into_bytes).collect()))
+            (
+                shape.to_vec(),
+                TensorData::Bytes(strings.into_iter().map(String::into_bytes).collect()),
+            )
         }
         other => {
             return Err(PredictorError::OrtRun(format!(

@@ -12,7 +12,9 @@ pub mod model_config;
 pub mod repository;
 pub mod runtime;
 pub mod session;
+pub mod storage;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use infergate_server::ModelRegistry;
@@ -21,13 +23,30 @@ pub use error::PredictorError;
 pub use flags::PredictorFlags;
 pub use repository::{LoadOptions, ModelDir};
 
-/// Loads ONNX Runtime and every model of the repository the flags name,
+/// Where --storage_uri downloads go when --model_dir is not given (as KServe).
+pub const DEFAULT_MODEL_DIR: &str = "/mnt/models";
+
+/// Fetches the models (--storage_uri), loads ONNX Runtime and every model of the repository the flags name,
 /// returning the registry that serves them (with load/unload wired to it).
-pub async fn registry_from_flags(flags: &PredictorFlags, model_name: &str) -> Result<Arc<ModelRegistry>, PredictorError> {
-    let dir = flags
-        .model_dir
-        .clone()
-        .ok_or_else(|| PredictorError::Runtime("no --model_dir given".into()))?;
+pub async fn registry_from_flags(
+    flags: &PredictorFlags,
+    model_name: &str,
+) -> Result<Arc<ModelRegistry>, PredictorError> {
+    let dir = match (&flags.storage_uri, &flags.model_dir) {
+        (Some(uri), dir) => {
+            let dest = dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL_DIR));
+            tracing::info!(uri, dest = %dest.display(), "fetching models");
+            storage::fetch(uri, &dest).await?
+        }
+        (None, Some(dir)) => dir.clone(),
+        (None, None) => {
+            return Err(PredictorError::Runtime(
+                "give --model_dir or --storage_uri".into(),
+            ));
+        }
+    };
     let lib = runtime::init(flags.ort_library.as_deref())?;
     tracing::info!(library = %lib.display(), "ONNX Runtime loaded");
     let repo = Arc::new(ModelDir::new(

@@ -35,12 +35,16 @@ fn main() -> ExitCode {
     }
     let flags = loaded.flags;
     let run = async move {
-        let registry = infergate_predictor::registry_from_flags(&flags.predictor, &flags.serve.model_name)
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let registry =
+            infergate_predictor::registry_from_flags(&flags.predictor, &flags.serve.model_name)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
         infergate_server::serve_until_signal("infergate-predictor", &flags.serve, registry).await
     };
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => match rt.block_on(run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -78,20 +78,35 @@ impl OnnxModel {
     /// declared names, datatypes and shapes.
     fn graph_inputs(&self, mut req: InferRequest) -> Result<Vec<Tensor>> {
         let declared = &self.metadata.inputs;
-        if let Some(extra) = req.inputs.iter().find(|t| !declared.iter().any(|d| d.name == t.name)) {
+        if let Some(extra) = req
+            .inputs
+            .iter()
+            .find(|t| !declared.iter().any(|d| d.name == t.name))
+        {
             return Err(PredictorError::Input(format!(
                 "model '{}' has no input '{}' (inputs: {})",
                 self.metadata.name,
                 extra.name,
-                declared.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                declared
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         declared
             .iter()
             .map(|d| {
-                let pos = req.inputs.iter().position(|t| t.name == d.name).ok_or_else(|| {
-                    PredictorError::Input(format!("model '{}' needs input '{}'", self.metadata.name, d.name))
-                })?;
+                let pos = req
+                    .inputs
+                    .iter()
+                    .position(|t| t.name == d.name)
+                    .ok_or_else(|| {
+                        PredictorError::Input(format!(
+                            "model '{}' needs input '{}'",
+                            self.metadata.name, d.name
+                        ))
+                    })?;
                 let t = req.inputs.swap_remove(pos);
                 check_input(&t, d)?;
                 Ok(t)

@@ -85,10 +85,15 @@ impl ModelConfig {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(invalid(model, format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(invalid(
+                    model,
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+            }
         };
-        let config: ModelConfig =
-            toml::from_str(&text).map_err(|e| invalid(model, format!("{}: {e}", path.display())))?;
+        let config: ModelConfig = toml::from_str(&text)
+            .map_err(|e| invalid(model, format!("{}: {e}", path.display())))?;
         config.check(model)?;
         Ok(config)
     }
@@ -100,7 +105,10 @@ impl ModelConfig {
                 return Err(invalid(model, "dynamic_batching needs max_batch_size > 0"));
             }
             if let Some(p) = b.preferred_batch_size.iter().find(|&&p| p == 0 || p > max) {
-                return Err(invalid(model, format!("preferred_batch_size {p} is not within 1..={max}")));
+                return Err(invalid(
+                    model,
+                    format!("preferred_batch_size {p} is not within 1..={max}"),
+                ));
             }
             if b.max_queue_size == 0 {
                 return Err(invalid(model, "max_queue_size must be at least 1"));
@@ -122,25 +130,45 @@ impl ModelConfig {
             max_queue_delay: Duration::from_micros(b.max_queue_delay_microseconds),
             preferred_batch_sizes: preferred,
             max_queue_size: b.max_queue_size,
-            timeout: (b.timeout_microseconds > 0).then(|| Duration::from_micros(b.timeout_microseconds)),
+            timeout: (b.timeout_microseconds > 0)
+                .then(|| Duration::from_micros(b.timeout_microseconds)),
         })
     }
 
     /// Applies shape overrides to the graph's metadata. An override must keep
     /// the rank and may only fix dimensions the graph leaves dynamic.
-    pub fn apply_overrides(&self, model: &str, inputs: &mut [TensorMetadata], outputs: &mut [TensorMetadata]) -> Result<()> {
-        for (overrides, tensors, kind) in [(&self.inputs, inputs, "input"), (&self.outputs, outputs, "output")] {
+    pub fn apply_overrides(
+        &self,
+        model: &str,
+        inputs: &mut [TensorMetadata],
+        outputs: &mut [TensorMetadata],
+    ) -> Result<()> {
+        for (overrides, tensors, kind) in [
+            (&self.inputs, inputs, "input"),
+            (&self.outputs, outputs, "output"),
+        ] {
             for (name, o) in overrides {
                 let t = tensors
                     .iter_mut()
                     .find(|t| &t.name == name)
-                    .ok_or_else(|| invalid(model, format!("config names {kind} '{name}', which the graph does not have")))?;
+                    .ok_or_else(|| {
+                        invalid(
+                            model,
+                            format!("config names {kind} '{name}', which the graph does not have"),
+                        )
+                    })?;
                 let fits = o.shape.len() == t.shape.len()
-                    && t.shape.iter().zip(&o.shape).all(|(&g, &c)| g == -1 || g == c);
+                    && t.shape
+                        .iter()
+                        .zip(&o.shape)
+                        .all(|(&g, &c)| g == -1 || g == c);
                 if !fits {
                     return Err(invalid(
                         model,
-                        format!("config shape {:?} for {kind} '{name}' does not fit the graph's {:?}", o.shape, t.shape),
+                        format!(
+                            "config shape {:?} for {kind} '{name}' does not fit the graph's {:?}",
+                            o.shape, t.shape
+                        ),
                     ));
                 }
                 t.shape = o.shape.clone();
@@ -186,8 +214,14 @@ mod tests {
     #[test]
     fn bad_configs_are_refused_with_the_reason() {
         for (text, want) in [
-            ("max_batch_size = 0\n[dynamic_batching]", "max_batch_size > 0"),
-            ("max_batch_size = 4\n[dynamic_batching]\npreferred_batch_size = [8]", "preferred_batch_size 8"),
+            (
+                "max_batch_size = 0\n[dynamic_batching]",
+                "max_batch_size > 0",
+            ),
+            (
+                "max_batch_size = 4\n[dynamic_batching]\npreferred_batch_size = [8]",
+                "preferred_batch_size 8",
+            ),
             ("[dynamic_batching]\nmax_queue_size = 0", "max_queue_size"),
             ("instance_count = 0", "instance_count"),
             ("batch = 3", "unknown field"),
@@ -200,13 +234,23 @@ mod tests {
     #[test]
     fn overrides_may_only_fix_dynamic_dims() {
         let c = parse("[inputs.x]\nshape = [-1, 4]").unwrap();
-        let meta = |shape: Vec<i64>| vec![TensorMetadata { name: "x".into(), datatype: DataType::Fp32, shape }];
+        let meta = |shape: Vec<i64>| {
+            vec![TensorMetadata {
+                name: "x".into(),
+                datatype: DataType::Fp32,
+                shape,
+            }]
+        };
         let mut inputs = meta(vec![-1, -1]);
         c.apply_overrides("m", &mut inputs, &mut []).unwrap();
         assert_eq!(inputs[0].shape, vec![-1, 4]);
-        let err = c.apply_overrides("m", &mut meta(vec![-1, 3]), &mut []).unwrap_err();
+        let err = c
+            .apply_overrides("m", &mut meta(vec![-1, 3]), &mut [])
+            .unwrap_err();
         assert!(err.to_string().contains("does not fit"), "{err}");
-        let err = c.apply_overrides("m", &mut meta(vec![-1]), &mut []).unwrap_err();
+        let err = c
+            .apply_overrides("m", &mut meta(vec![-1]), &mut [])
+            .unwrap_err();
         assert!(err.to_string().contains("does not fit"), "{err}");
         let c = parse("[outputs.nope]\nshape = [1]").unwrap();
         assert!(c.apply_overrides("m", &mut [], &mut []).is_err());

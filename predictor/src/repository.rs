@@ -54,7 +54,10 @@ fn onnx_files(dir: &Path) -> Vec<PathBuf> {
 /// The model file in `dir`: `model.onnx`, or the only `.onnx` file.
 fn model_file(model: &str, dir: &Path) -> Result<Option<PathBuf>> {
     let files = onnx_files(dir);
-    if let Some(f) = files.iter().find(|f| f.file_name().is_some_and(|n| n == "model.onnx")) {
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.file_name().is_some_and(|n| n == "model.onnx"))
+    {
         return Ok(Some(f.clone()));
     }
     match files.as_slice() {
@@ -83,7 +86,10 @@ impl ModelDir {
     /// The model in `dir`, if it holds one (directly or in version folders).
     fn source_in(dir: &Path, default_name: &str) -> Result<Option<ModelSource>> {
         let config = ModelConfig::read(dir, default_name)?;
-        let name = config.name.clone().unwrap_or_else(|| default_name.to_string());
+        let name = config
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name.to_string());
         let mut versions: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
             .map(|it| {
                 it.filter_map(|e| e.ok())
@@ -111,8 +117,7 @@ impl ModelDir {
         }))
     }
 
-    /// Every model the directory holds.
-    pub fn discover(&self) -> Result<Vec<ModelSource>> {
+    fn model_dirs(&self) -> Result<Vec<(String, PathBuf)>> {
         if !self.root.is_dir() {
             return Err(PredictorError::Load {
                 model: self.single_model_name.clone(),
@@ -120,22 +125,40 @@ impl ModelDir {
             });
         }
         if !onnx_files(&self.root).is_empty() {
-            return Ok(Self::source_in(&self.root, &self.single_model_name)?.into_iter().collect());
+            return Ok(vec![(self.single_model_name.clone(), self.root.clone())]);
         }
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.root)
-            .map_err(|e| PredictorError::Storage(format!("cannot list {}: {e}", self.root.display())))?
+        let mut dirs: Vec<(String, PathBuf)> = std::fs::read_dir(&self.root)
+            .map_err(|e| {
+                PredictorError::Storage(format!("cannot list {}: {e}", self.root.display()))
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
+            .filter_map(|p| Some((p.file_name()?.to_str()?.to_string(), p)))
             .collect();
         dirs.sort();
+        Ok(dirs)
+    }
+
+    /// Every model the directory holds; any problem is an error.
+    pub fn discover(&self) -> Result<Vec<ModelSource>> {
         let mut sources = Vec::new();
-        for dir in dirs {
-            let Some(folder) = dir.file_name().and_then(|n| n.to_str()) else { continue };
-            if let Some(s) = Self::source_in(&dir, folder)? {
-                sources.push(s);
-            }
+        for (folder, dir) in self.model_dirs()? {
+            sources.extend(Self::source_in(&dir, &folder)?);
         }
         Ok(sources)
+    }
+
+    /// The model named `name`; problems in other models' folders do not
+    /// stand in its way.
+    pub fn find(&self, name: &str) -> Result<Option<ModelSource>> {
+        for (folder, dir) in self.model_dirs()? {
+            match Self::source_in(&dir, &folder) {
+                Ok(Some(s)) if s.name == name => return Ok(Some(s)),
+                Err(e) if folder == name => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(None)
     }
 
     /// Loads one model: sessions on their threads, metadata, batcher.
@@ -174,7 +197,15 @@ impl ModelDir {
         );
         let pool = Arc::new(pool);
         let batcher = batching.map(|b| Batcher::start(&src.name, b, instances, pool.clone()));
-        let model = OnnxModel::new(&src.name, src.version, pool, inputs, outputs, config.v1_output, batcher)?;
+        let model = OnnxModel::new(
+            &src.name,
+            src.version,
+            pool,
+            inputs,
+            outputs,
+            config.v1_output,
+            batcher,
+        )?;
         Ok(Arc::new(model))
     }
 }
@@ -183,9 +214,7 @@ impl ModelDir {
 impl ModelRepository for ModelDir {
     async fn load(&self, name: &str) -> Result<Arc<dyn Model>, InferError> {
         let source = self
-            .discover()?
-            .into_iter()
-            .find(|s| s.name == name)
+            .find(name)?
             .ok_or_else(|| InferError::ModelNotFound(name.to_string()))?;
         Ok(self.load_source(source).await?)
     }

@@ -125,7 +125,9 @@ pub fn environment() -> Result<&'static ort::environment::Environment, Predictor
     match RUNTIME.get() {
         Some(Ok(r)) => Ok(&r.environment),
         Some(Err(e)) => Err(PredictorError::Runtime(e.clone())),
-        None => Err(PredictorError::Runtime("ONNX Runtime is not loaded yet".into())),
+        None => Err(PredictorError::Runtime(
+            "ONNX Runtime is not loaded yet".into(),
+        )),
     }
 }
 

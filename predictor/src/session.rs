@@ -53,12 +53,21 @@ fn build_session(model: &str, file: &Path, opts: &SessionOptions) -> Result<(Ses
     let env = runtime::environment()?;
     let builder = || {
         Session::builder(env)
-            .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3).map_err(Into::into))
-            .and_then(|b| b.with_intra_threads(opts.intra_op_threads).map_err(Into::into))
+            .and_then(|b| {
+                b.with_optimization_level(GraphOptimizationLevel::Level3)
+                    .map_err(Into::into)
+            })
+            .and_then(|b| {
+                b.with_intra_threads(opts.intra_op_threads)
+                    .map_err(Into::into)
+            })
             .map_err(|e: ort::Error| load_error(model, e))
     };
     let cuda = |id: i32| -> Result<Session> {
-        let ep = ort::ep::CUDA::default().with_device_id(id).build().error_on_failure();
+        let ep = ort::ep::CUDA::default()
+            .with_device_id(id)
+            .build()
+            .error_on_failure();
         builder()?
             .with_execution_providers([ep])
             .map_err(|e| load_error(model, format!("CUDA device {id} is not usable: {e}. Install the onnxruntime-gpu wheel's library (ORT_DYLIB_PATH) on a machine with an NVIDIA GPU, or use --device cpu")))?
@@ -66,13 +75,23 @@ fn build_session(model: &str, file: &Path, opts: &SessionOptions) -> Result<(Ses
             .map_err(|e| load_error(model, e))
     };
     match opts.device {
-        Device::Cpu => Ok((builder()?.commit_from_file(file).map_err(|e| load_error(model, e))?, Device::Cpu)),
+        Device::Cpu => Ok((
+            builder()?
+                .commit_from_file(file)
+                .map_err(|e| load_error(model, e))?,
+            Device::Cpu,
+        )),
         Device::Cuda(id) => Ok((cuda(id)?, Device::Cuda(id))),
         Device::Auto => match cuda(0) {
             Ok(s) => Ok((s, Device::Cuda(0))),
             Err(e) => {
                 tracing::warn!(model, "--device auto: {e}; running on CPU");
-                Ok((builder()?.commit_from_file(file).map_err(|e| load_error(model, e))?, Device::Cpu))
+                Ok((
+                    builder()?
+                        .commit_from_file(file)
+                        .map_err(|e| load_error(model, e))?,
+                    Device::Cpu,
+                ))
             }
         },
     }
@@ -86,14 +105,26 @@ impl SessionPool {
         let describe = |outlets: &[ort::value::Outlet]| {
             outlets
                 .iter()
-                .map(|o| convert::metadata_of(o.name(), o.dtype()).map_err(|e| load_error(model, e)))
+                .map(|o| {
+                    convert::metadata_of(o.name(), o.dtype()).map_err(|e| load_error(model, e))
+                })
                 .collect::<Result<Vec<_>>>()
         };
         let inputs = describe(first.inputs())?;
         let outputs = describe(first.outputs())?;
         let mut sessions = vec![first];
         for _ in 1..opts.instances.max(1) {
-            sessions.push(build_session(model, file, &SessionOptions { device, ..opts.clone() })?.0);
+            sessions.push(
+                build_session(
+                    model,
+                    file,
+                    &SessionOptions {
+                        device,
+                        ..opts.clone()
+                    },
+                )?
+                .0,
+            );
         }
         let (jobs, queue) = sync_channel::<Job>(opts.queue_capacity.max(1));
         let queue = Arc::new(Mutex::new(queue));
@@ -120,8 +151,12 @@ impl SessionPool {
         let (reply, answer) = oneshot::channel();
         match self.jobs.try_send(Job { inputs, reply }) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(PredictorError::QueueFull(self.model.clone())),
-            Err(TrySendError::Disconnected(_)) => return Err(PredictorError::Stopped(self.model.clone())),
+            Err(TrySendError::Full(_)) => {
+                return Err(PredictorError::QueueFull(self.model.clone()));
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(PredictorError::Stopped(self.model.clone()));
+            }
         }
         answer
             .await
@@ -154,7 +189,9 @@ fn run_once(session: &mut Session, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         .iter()
         .map(|t| Ok((t.name.as_str(), convert::to_ort(t)?)))
         .collect::<Result<Vec<_>>>()?;
-    let outputs = session.run(values).map_err(|e| PredictorError::from_ort(&e))?;
+    let outputs = session
+        .run(values)
+        .map_err(|e| PredictorError::from_ort(&e))?;
     outputs
         .iter()
         .map(|(name, value)| convert::from_ort(name, &value))

@@ -168,17 +168,27 @@ pub async fn shutdown_signal() {
 /// Serves `registry` as the flags say until SIGTERM / Ctrl-C. Prints one
 /// line on stdout, `<program> listening http=ADDR grpc=ADDR`, once the ports
 /// are bound, for scripts and tests.
-pub async fn serve_until_signal(program: &str, flags: &cli::ServeFlags, registry: Arc<ModelRegistry>) -> io::Result<()> {
+pub async fn serve_until_signal(
+    program: &str,
+    flags: &cli::ServeFlags,
+    registry: Arc<ModelRegistry>,
+) -> io::Result<()> {
     let metadata = infergate_proto::ServerMetadata {
         name: "infergate".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         extensions: vec!["binary_tensor_data".into(), "model_repository".into()],
     };
     let models = registry.names();
-    let dataplane = Arc::new(DataPlane::new(registry, metadata, flags.enable_latency_logging));
+    let dataplane = Arc::new(DataPlane::new(
+        registry,
+        metadata,
+        flags.enable_latency_logging,
+    ));
     let server = Server::bind(flags.server_config(), dataplane).await?;
     let http = server.http_addr()?;
-    let grpc = server.grpc_addr().map_or_else(|| "off".to_string(), |a| a.to_string());
+    let grpc = server
+        .grpc_addr()
+        .map_or_else(|| "off".to_string(), |a| a.to_string());
     println!("{program} listening http={http} grpc={grpc}");
     tracing::info!(%http, %grpc, ?models, "serving");
     server.run(shutdown_signal()).await

@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const PREPROCESS_SECONDS: &str = "request_preprocess_seconds";
 pub const PREDICT_SECONDS: &str = "request_predict_seconds";
@@ -11,6 +11,10 @@ pub const POSTPROCESS_SECONDS: &str = "request_postprocess_seconds";
 pub const EXPLAIN_SECONDS: &str = "request_explain_seconds";
 /// Requests answered, by model, protocol and outcome (HTTP status or gRPC code).
 pub const REQUESTS_TOTAL: &str = "infergate_requests_total";
+/// Rows in each batch a dynamic batcher ran, by model.
+pub const BATCH_SIZE: &str = "infergate_batch_size";
+
+const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// Prometheus' default buckets, as the Python client uses them.
 const BUCKETS: [f64; 14] = [
@@ -28,6 +32,8 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets(&BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(BATCH_SIZE.into()), &BATCH_BUCKETS)
                 .ok()?
                 .build_recorder();
             let handle = recorder.handle();
@@ -63,6 +69,10 @@ pub fn render() -> String {
 
 pub fn observe(histogram: &'static str, model: &str, elapsed: Duration) {
     metrics::histogram!(histogram, "model_name" => model.to_string()).record(elapsed.as_secs_f64());
+}
+
+pub fn observe_batch(model: &str, rows: usize) {
+    metrics::histogram!(BATCH_SIZE, "model_name" => model.to_string()).record(rows as f64);
 }
 
 pub fn count_request(model: &str, protocol: &'static str, outcome: &str) {

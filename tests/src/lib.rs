@@ -290,3 +290,62 @@ pub fn python() -> Option<PathBuf> {
     );
     None
 }
+
+/// The example models committed in `models/`.
+pub fn example_models() -> PathBuf {
+    workspace_root().join("models")
+}
+
+/// Copies a directory tree (models into a scratch repository).
+pub fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).expect("create dir");
+    for entry in std::fs::read_dir(src).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy file");
+        }
+    }
+}
+
+/// Builds the test-only ONNX models (tests/models/make_test_models.py) into
+/// `dir`; `None` when the test venv is absent (see [`python`]).
+pub fn make_test_models(dir: &std::path::Path) -> Option<()> {
+    let python = python()?;
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/models/make_test_models.py"))
+        .arg(dir)
+        .output()
+        .expect("run make_test_models.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+/// Runs a binary that is expected to exit (a startup failure), returning
+/// whether it succeeded and its stderr.
+pub fn run_to_exit(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(binary);
+    cmd.args([
+        "--bind_address",
+        "127.0.0.1",
+        "--http_port",
+        "0",
+        "--grpc_port",
+        "0",
+    ])
+    .args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run binary");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -72,8 +72,8 @@ async fn kserve_container_args_with_unknown_flags_start() {
         "echo",
         "--workers",
         "1",
-        "--storage_uri",
-        "s3://bucket/model",
+        "--model_version_policy",
+        "latest",
         "--some_future_flag",
         "--enable_docs_url",
         "false",
@@ -85,7 +85,7 @@ async fn kserve_container_args_with_unknown_flags_start() {
     assert_eq!(models(&s).await, json!(["echo"]));
     let logs = s.logs();
     assert!(
-        logs.contains("unknown flag ignored: --storage_uri s3://bucket/model"),
+        logs.contains("unknown flag ignored: --model_version_policy latest"),
         "{logs}"
     );
     assert!(

@@ -25,7 +25,12 @@ pub struct UpstreamFlags {
     pub predictor_host: Option<String>,
 
     /// Protocol spoken to the predictor.
-    #[arg(long = "predictor_protocol", env = "INFERGATE_PREDICTOR_PROTOCOL", value_enum, default_value = "v1")]
+    #[arg(
+        long = "predictor_protocol",
+        env = "INFERGATE_PREDICTOR_PROTOCOL",
+        value_enum,
+        default_value = "v1"
+    )]
     pub predictor_protocol: PredictorProtocol,
 
     /// Deprecated KServe flag, accepted and unused (see --predictor_protocol).
@@ -38,12 +43,19 @@ pub struct UpstreamFlags {
     pub predictor_use_ssl: bool,
 
     /// Seconds a predictor call may take before the caller gets 504 / DEADLINE_EXCEEDED.
-    #[arg(long = "predictor_request_timeout_seconds", env = "INFERGATE_PREDICTOR_REQUEST_TIMEOUT_SECONDS",
-          default_value_t = 600)]
+    #[arg(
+        long = "predictor_request_timeout_seconds",
+        env = "INFERGATE_PREDICTOR_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 600
+    )]
     pub predictor_request_timeout_seconds: u64,
 
     /// Retries of predictor calls that provably did not reach it.
-    #[arg(long = "predictor_request_retries", env = "INFERGATE_PREDICTOR_REQUEST_RETRIES", default_value_t = 0)]
+    #[arg(
+        long = "predictor_request_retries",
+        env = "INFERGATE_PREDICTOR_REQUEST_RETRIES",
+        default_value_t = 0
+    )]
     pub predictor_request_retries: u32,
 
     /// Readiness also requires the predictor to be ready (a bare switch, as in KServe).
@@ -75,7 +87,11 @@ pub struct Flags {
     pub predictor: PredictorFlags,
 
     /// Built-in demo models to serve, comma separated: simple, echo.
-    #[arg(long = "builtin_models", env = "INFERGATE_BUILTIN_MODELS", value_delimiter = ',',
-          help_heading = "Models")]
+    #[arg(
+        long = "builtin_models",
+        env = "INFERGATE_BUILTIN_MODELS",
+        value_delimiter = ',',
+        help_heading = "Models"
+    )]
     pub builtin_models: Vec<String>,
 }

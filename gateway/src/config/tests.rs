@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::io::Write;
 
+use clap::CommandFactory;
+
 use super::*;
 
 fn args(list: &[&str]) -> Vec<OsString> {
@@ -13,7 +15,7 @@ fn args(list: &[&str]) -> Vec<OsString> {
         .collect()
 }
 
-fn parse(list: &[&str]) -> Loaded {
+fn parse(list: &[&str]) -> Loaded<Flags> {
     load(args(list)).unwrap()
 }
 
@@ -21,11 +23,20 @@ fn parse(list: &[&str]) -> Loaded {
 fn defaults_match_kserve() {
     let f = parse(&[]).flags;
     assert_eq!(
-        (f.serve.http_port, f.serve.grpc_port, f.serve.workers, f.serve.max_threads),
+        (
+            f.serve.http_port,
+            f.serve.grpc_port,
+            f.serve.workers,
+            f.serve.max_threads
+        ),
         (8080, 8081, 1, 4)
     );
     assert!(f.serve.enable_grpc && f.serve.enable_latency_logging && f.serve.configure_logging);
-    assert!(!f.upstream.predictor_use_ssl && !f.upstream.enable_predictor_health_check && !f.serve.enable_docs_url);
+    assert!(
+        !f.upstream.predictor_use_ssl
+            && !f.upstream.enable_predictor_health_check
+            && !f.serve.enable_docs_url
+    );
     assert_eq!(f.upstream.predictor_protocol, PredictorProtocol::V1);
     assert_eq!(f.upstream.predictor_request_timeout_seconds, 600);
     assert_eq!(f.upstream.predictor_request_retries, 0);
@@ -49,7 +60,10 @@ fn the_controller_command_line_parses() {
     ])
     .flags;
     assert_eq!(f.serve.model_name, "iris");
-    assert_eq!(f.upstream.predictor_host.as_deref(), Some("iris-predictor.default"));
+    assert_eq!(
+        f.upstream.predictor_host.as_deref(),
+        Some("iris-predictor.default")
+    );
 }
 
 #[test]
@@ -65,7 +79,11 @@ fn boolean_flags_take_strtobool_values_and_bare_switches() {
         ("0", false),
     ] {
         let f = parse(&["--predictor_use_ssl", text, "--enable_grpc", text]).flags;
-        assert_eq!((f.upstream.predictor_use_ssl, f.serve.enable_grpc), (want, want), "{text}");
+        assert_eq!(
+            (f.upstream.predictor_use_ssl, f.serve.enable_grpc),
+            (want, want),
+            "{text}"
+        );
     }
     let f = parse(&["--enable_predictor_health_check", "--predictor_use_ssl"]).flags;
     assert!(f.upstream.enable_predictor_health_check && f.upstream.predictor_use_ssl);
@@ -98,8 +116,8 @@ fn unknown_flags_are_warned_about_not_fatal() {
     let loaded = parse(&[
         "--http_port",
         "9000",
-        "--storage_uri",
-        "s3://x",
+        "--http_timeout",
+        "5",
         "--frobnicate",
         "--color=blue",
         "-z",
@@ -113,7 +131,7 @@ fn unknown_flags_are_warned_about_not_fatal() {
     assert_eq!(
         loaded.warnings,
         [
-            "unknown flag ignored: --storage_uri s3://x",
+            "unknown flag ignored: --http_timeout 5",
             "unknown flag ignored: --frobnicate",
             "unknown flag ignored: --color=blue",
             "unknown flag ignored: -z",

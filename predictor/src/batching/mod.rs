@@ -38,10 +38,20 @@ pub struct Batcher {
 
 impl Batcher {
     /// Starts the actor with `workers` batches allowed in flight at once.
-    pub fn start(model: &str, settings: BatchSettings, workers: usize, runner: Arc<dyn BatchRunner>) -> Self {
+    pub fn start(
+        model: &str,
+        settings: BatchSettings,
+        workers: usize,
+        runner: Arc<dyn BatchRunner>,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let max_batch_size = settings.max_batch_size;
-        tokio::spawn(actor(model.to_string(), BatchQueue::new(settings, workers), rx, runner));
+        tokio::spawn(actor(
+            model.to_string(),
+            BatchQueue::new(settings, workers),
+            rx,
+            runner,
+        ));
         Batcher {
             model: model.to_string(),
             max_batch_size,
@@ -68,7 +78,9 @@ impl Batcher {
         self.tx
             .send(pending)
             .map_err(|_| PredictorError::Stopped(self.model.clone()))?;
-        answer.await.map_err(|_| PredictorError::Stopped(self.model.clone()))?
+        answer
+            .await
+            .map_err(|_| PredictorError::Stopped(self.model.clone()))?
     }
 }
 
@@ -85,11 +97,18 @@ async fn actor(
         let now = Instant::now();
         let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
         for expired in queue.take_expired(now) {
-            let _ = expired.item.reply.send(Err(PredictorError::QueueTimeout(model.clone(), timeout_ms)));
+            let _ = expired
+                .item
+                .reply
+                .send(Err(PredictorError::QueueTimeout(model.clone(), timeout_ms)));
         }
         let wake = match queue.poll(now) {
             Decision::Dispatch(batch) => {
                 in_flight += 1;
+                infergate_server::metrics::observe_batch(
+                    &model,
+                    batch.iter().map(|p| p.rows).sum(),
+                );
                 tokio::spawn(run_batch(batch, runner.clone(), done_tx.clone()));
                 continue;
             }
@@ -124,9 +143,16 @@ async fn sleep_until(t: Option<Instant>) {
     }
 }
 
-async fn run_batch(batch: Vec<Pending<Item>>, runner: Arc<dyn BatchRunner>, done: mpsc::UnboundedSender<()>) {
+async fn run_batch(
+    batch: Vec<Pending<Item>>,
+    runner: Arc<dyn BatchRunner>,
+    done: mpsc::UnboundedSender<()>,
+) {
     let rows: Vec<usize> = batch.iter().map(|p| p.rows).collect();
-    let (inputs, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.item.inputs, p.item.reply)).unzip();
+    let (inputs, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|p| (p.item.inputs, p.item.reply))
+        .unzip();
     let result = match concat(inputs) {
         Ok(joined) => match runner.run(joined).await {
             Ok(outputs) => split(outputs, &rows),

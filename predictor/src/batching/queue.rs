@@ -106,7 +106,9 @@ impl<R> BatchQueue<R> {
             return Decision::Idle;
         };
         if self.free_workers == 0 {
-            return self.next_timeout().map_or(Decision::Idle, Decision::WaitUntil);
+            return self
+                .next_timeout()
+                .map_or(Decision::Idle, Decision::WaitUntil);
         }
         let max = self.settings.max_batch_size;
         let mut chosen = Vec::new();
@@ -134,7 +136,11 @@ impl<R> BatchQueue<R> {
         if complete || now >= due {
             self.free_workers -= 1;
             // Indices ascend; remove from the back so earlier ones stay valid.
-            let mut batch: Vec<_> = chosen.iter().rev().filter_map(|&i| self.pending.remove(i)).collect();
+            let mut batch: Vec<_> = chosen
+                .iter()
+                .rev()
+                .filter_map(|&i| self.pending.remove(i))
+                .collect();
             batch.reverse();
             return Decision::Dispatch(batch);
         }
@@ -163,7 +169,12 @@ mod tests {
     }
 
     fn req(id: u32, rows: usize, width: usize, at: Instant) -> Pending<u32> {
-        Pending { rows, key: key(width), enqueued: at, item: id }
+        Pending {
+            rows,
+            key: key(width),
+            enqueued: at,
+            item: id,
+        }
     }
 
     fn ids(d: Decision<u32>) -> Vec<u32> {
@@ -179,7 +190,8 @@ mod tests {
         let mut q = BatchQueue::new(settings(8, 500, &[]), 1);
         assert!(matches!(q.poll(t0), Decision::Idle));
         q.push(req(1, 2, 4, t0)).unwrap();
-        q.push(req(2, 1, 4, t0 + Duration::from_micros(100))).unwrap();
+        q.push(req(2, 1, 4, t0 + Duration::from_micros(100)))
+            .unwrap();
         match q.poll(t0 + Duration::from_micros(200)) {
             Decision::WaitUntil(t) => assert_eq!(t, t0 + Duration::from_micros(500)),
             other => panic!("{other:?}"),
@@ -232,9 +244,16 @@ mod tests {
         assert_eq!(ids(q.poll(t0)), [1]);
         q.push(req(2, 1, 4, t0)).unwrap();
         q.push(req(3, 1, 4, t0)).unwrap();
-        assert!(matches!(q.poll(t0 + Duration::from_secs(1)), Decision::Idle), "no free worker");
+        assert!(
+            matches!(q.poll(t0 + Duration::from_secs(1)), Decision::Idle),
+            "no free worker"
+        );
         q.worker_done();
-        assert_eq!(ids(q.poll(t0 + Duration::from_secs(1))), [2, 3], "they accumulated meanwhile");
+        assert_eq!(
+            ids(q.poll(t0 + Duration::from_secs(1))),
+            [2, 3],
+            "they accumulated meanwhile"
+        );
     }
 
     #[test]
@@ -244,14 +263,21 @@ mod tests {
         s.timeout = Some(Duration::from_millis(2));
         let mut q = BatchQueue::new(s, 1);
         for i in 0..4 {
-            q.push(req(i, 1, 4, t0 + Duration::from_millis(u64::from(i)))).unwrap();
+            q.push(req(i, 1, 4, t0 + Duration::from_millis(u64::from(i))))
+                .unwrap();
         }
         assert_eq!(q.push(req(9, 1, 4, t0)).unwrap_err().item, 9);
         match q.poll(t0) {
-            Decision::WaitUntil(t) => assert_eq!(t, t0 + Duration::from_millis(2), "the first timeout"),
+            Decision::WaitUntil(t) => {
+                assert_eq!(t, t0 + Duration::from_millis(2), "the first timeout")
+            }
             other => panic!("{other:?}"),
         }
-        let expired: Vec<_> = q.take_expired(t0 + Duration::from_millis(3)).into_iter().map(|p| p.item).collect();
+        let expired: Vec<_> = q
+            .take_expired(t0 + Duration::from_millis(3))
+            .into_iter()
+            .map(|p| p.item)
+            .collect();
         assert_eq!(expired, [0, 1]);
         assert_eq!(q.len(), 2);
     }

@@ -12,7 +12,10 @@ pub fn batch_key(inputs: &[Tensor]) -> Result<(BatchKey, usize)> {
     let mut key = Vec::with_capacity(inputs.len());
     for t in inputs {
         let (&n, rest) = t.shape.split_first().ok_or_else(|| {
-            PredictorError::Input(format!("input '{}' needs a batch dimension to be batched", t.name))
+            PredictorError::Input(format!(
+                "input '{}' needs a batch dimension to be batched",
+                t.name
+            ))
         })?;
         match rows {
             None => rows = Some(n),
@@ -54,7 +57,10 @@ pub fn split(outputs: Vec<Tensor>, rows: &[usize]) -> Result<Vec<Vec<Tensor>>> {
     if rows.len() == 1 {
         return Ok(vec![outputs]);
     }
-    let mut parts: Vec<Vec<Tensor>> = rows.iter().map(|_| Vec::with_capacity(outputs.len())).collect();
+    let mut parts: Vec<Vec<Tensor>> = rows
+        .iter()
+        .map(|_| Vec::with_capacity(outputs.len()))
+        .collect();
     for out in outputs {
         if out.shape.first() != Some(&total) {
             return Err(PredictorError::OrtRun(format!(
@@ -91,7 +97,16 @@ mod tests {
         let data = (0..(rows * width) as i32).map(|v| base + v).collect();
         vec![
             Tensor::new("a", vec![rows, width], TensorData::Int32(data)).unwrap(),
-            Tensor::new("b", vec![rows], TensorData::Bytes((0..rows).map(|r| format!("{base}-{r}").into_bytes()).collect())).unwrap(),
+            Tensor::new(
+                "b",
+                vec![rows],
+                TensorData::Bytes(
+                    (0..rows)
+                        .map(|r| format!("{base}-{r}").into_bytes())
+                        .collect(),
+                ),
+            )
+            .unwrap(),
         ]
     }
 
@@ -105,9 +120,19 @@ mod tests {
         assert_ne!(k1, k3);
         let mut bad = request(2, 2, 0);
         bad[1] = Tensor::new("b", vec![3], TensorData::Bytes(vec![vec![]; 3])).unwrap();
-        assert!(batch_key(&bad).unwrap_err().to_string().contains("disagree"));
+        assert!(
+            batch_key(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("disagree")
+        );
         let scalar = vec![Tensor::new("s", vec![], TensorData::Int32(vec![1])).unwrap()];
-        assert!(batch_key(&scalar).unwrap_err().to_string().contains("batch dimension"));
+        assert!(
+            batch_key(&scalar)
+                .unwrap_err()
+                .to_string()
+                .contains("batch dimension")
+        );
     }
 
     #[test]

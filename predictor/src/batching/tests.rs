@@ -19,12 +19,18 @@ impl BatchRunner for Doubler {
     async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
         self.batches.lock().unwrap().push(inputs[0].shape[0]);
         tokio::time::sleep(self.delay).await;
-        let TensorData::Int32(v) = &inputs[0].data else { unreachable!() };
+        let TensorData::Int32(v) = &inputs[0].data else {
+            unreachable!()
+        };
         if v.iter().any(|x| *x < 0) {
             return Err(PredictorError::OrtRun("negative input".into()));
         }
         let out = v.iter().map(|x| x * 2).collect();
-        Ok(vec![Tensor::new("y", inputs[0].shape.clone(), TensorData::Int32(out))?])
+        Ok(vec![Tensor::new(
+            "y",
+            inputs[0].shape.clone(),
+            TensorData::Int32(out),
+        )?])
     }
 }
 
@@ -39,7 +45,14 @@ fn settings(max: usize, delay_ms: u64, queue: usize, timeout_ms: u64) -> BatchSe
 }
 
 fn rows(values: &[i32]) -> Vec<Tensor> {
-    vec![Tensor::new("x", vec![values.len(), 1], TensorData::Int32(values.to_vec())).unwrap()]
+    vec![
+        Tensor::new(
+            "x",
+            vec![values.len(), 1],
+            TensorData::Int32(values.to_vec()),
+        )
+        .unwrap(),
+    ]
 }
 
 fn start(s: BatchSettings, delay_ms: u64) -> (Arc<Batcher>, Arc<Doubler>) {
@@ -73,7 +86,11 @@ async fn concurrent_requests_share_a_batch_and_get_their_own_rows() {
         answers.push(values(&c.await.unwrap().unwrap()));
     }
     assert_eq!(answers, [vec![2, 4], vec![6], vec![8, 10, 12]]);
-    assert_eq!(*runner.batches.lock().unwrap(), [6], "one batch of all six rows");
+    assert_eq!(
+        *runner.batches.lock().unwrap(),
+        [6],
+        "one batch of all six rows"
+    );
     // Waited the queue delay (5 ms), then ran (10 ms).
     assert_eq!(t0.elapsed(), Duration::from_millis(15));
 }
@@ -83,9 +100,16 @@ async fn full_batches_do_not_wait_for_the_delay() {
     let (b, runner) = start(settings(2, 1000, 100, 0), 10);
     let t0 = Instant::now();
     let (x, y) = tokio::join!(b.infer(rows(&[1])), b.infer(rows(&[2])));
-    assert_eq!((values(&x.unwrap()), values(&y.unwrap())), (vec![2], vec![4]));
+    assert_eq!(
+        (values(&x.unwrap()), values(&y.unwrap())),
+        (vec![2], vec![4])
+    );
     assert_eq!(*runner.batches.lock().unwrap(), [2]);
-    assert_eq!(t0.elapsed(), Duration::from_millis(10), "sent at once, not after 1 s");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(10),
+        "sent at once, not after 1 s"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -119,7 +143,10 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
     assert_eq!(t.elapsed(), Duration::ZERO, "refused without waiting");
     // The two waiting requests time out after 50 ms in the queue.
     for w in waiting {
-        assert!(matches!(w.await.unwrap(), Err(PredictorError::QueueTimeout(_, 50))));
+        assert!(matches!(
+            w.await.unwrap(),
+            Err(PredictorError::QueueTimeout(_, 50))
+        ));
     }
     assert_eq!(values(&first.await.unwrap().unwrap()), [2]);
 }
@@ -128,7 +155,10 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
 async fn oversized_requests_are_refused() {
     let (b, _) = start(settings(2, 0, 10, 0), 1);
     let err = b.infer(rows(&[1, 2, 3])).await.unwrap_err();
-    assert!(err.to_string().contains("exceeds max_batch_size 2"), "{err}");
+    assert!(
+        err.to_string().contains("exceeds max_batch_size 2"),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

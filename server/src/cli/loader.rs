@@ -2,8 +2,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::parser::ValueSource;
 use clap::Parser;
+use clap::parser::ValueSource;
 
 use super::unknown;
 

@@ -19,11 +19,19 @@ pub enum LogFormat {
 #[command(next_help_heading = "Serving")]
 pub struct ServeFlags {
     /// REST port (V1 and V2 over HTTP/1.1 and h2c). 0 picks a free port.
-    #[arg(long = "http_port", env = "INFERGATE_HTTP_PORT", default_value_t = 8080)]
+    #[arg(
+        long = "http_port",
+        env = "INFERGATE_HTTP_PORT",
+        default_value_t = 8080
+    )]
     pub http_port: u16,
 
     /// gRPC port (inference.GRPCInferenceService, health, reflection). 0 picks a free port.
-    #[arg(long = "grpc_port", env = "INFERGATE_GRPC_PORT", default_value_t = 8081)]
+    #[arg(
+        long = "grpc_port",
+        env = "INFERGATE_GRPC_PORT",
+        default_value_t = 8081
+    )]
     pub grpc_port: u16,
 
     /// Serve gRPC (takes a value: true/false, yes/no, on/off, 1/0).
@@ -32,11 +40,19 @@ pub struct ServeFlags {
     pub enable_grpc: bool,
 
     /// Address to listen on.
-    #[arg(long = "bind_address", env = "INFERGATE_BIND_ADDRESS", default_value = "0.0.0.0")]
+    #[arg(
+        long = "bind_address",
+        env = "INFERGATE_BIND_ADDRESS",
+        default_value = "0.0.0.0"
+    )]
     pub bind_address: IpAddr,
 
     /// Name the model answers to (as the KServe controller passes it).
-    #[arg(long = "model_name", env = "INFERGATE_MODEL_NAME", default_value = "model")]
+    #[arg(
+        long = "model_name",
+        env = "INFERGATE_MODEL_NAME",
+        default_value = "model"
+    )]
     pub model_name: String,
 
     /// KServe's server process count. infergate is one multi-threaded process
@@ -45,7 +61,11 @@ pub struct ServeFlags {
     pub workers: usize,
 
     /// KServe's executor threads. Accepted for compatibility; unused.
-    #[arg(long = "max_threads", env = "INFERGATE_MAX_THREADS", default_value_t = 4)]
+    #[arg(
+        long = "max_threads",
+        env = "INFERGATE_MAX_THREADS",
+        default_value_t = 4
+    )]
     pub max_threads: usize,
 
     /// KServe's asyncio worker count. Accepted for compatibility; unused.
@@ -67,19 +87,35 @@ pub struct ServeFlags {
     pub grpc_max_receive_message_length: usize,
 
     /// Seconds an idle HTTP/1 keep-alive connection is kept open.
-    #[arg(long = "timeout-keep-alive", env = "INFERGATE_TIMEOUT_KEEP_ALIVE", default_value_t = 65)]
+    #[arg(
+        long = "timeout-keep-alive",
+        env = "INFERGATE_TIMEOUT_KEEP_ALIVE",
+        default_value_t = 65
+    )]
     pub timeout_keep_alive: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM.
-    #[arg(long = "drain_timeout_seconds", env = "INFERGATE_DRAIN_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(
+        long = "drain_timeout_seconds",
+        env = "INFERGATE_DRAIN_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
     pub drain_timeout_seconds: u64,
 
     /// Serve REST over TLS with this PEM certificate chain (with --ssl_keyfile).
-    #[arg(long = "ssl_certfile", env = "INFERGATE_SSL_CERTFILE", requires = "ssl_keyfile")]
+    #[arg(
+        long = "ssl_certfile",
+        env = "INFERGATE_SSL_CERTFILE",
+        requires = "ssl_keyfile"
+    )]
     pub ssl_certfile: Option<PathBuf>,
 
     /// PEM private key for --ssl_certfile.
-    #[arg(long = "ssl_keyfile", env = "INFERGATE_SSL_KEYFILE", requires = "ssl_certfile")]
+    #[arg(
+        long = "ssl_keyfile",
+        env = "INFERGATE_SSL_KEYFILE",
+        requires = "ssl_certfile"
+    )]
     pub ssl_keyfile: Option<PathBuf>,
 
     /// KServe's docs page. Accepted for compatibility; infergate serves no docs page.
@@ -88,7 +124,11 @@ pub struct ServeFlags {
     pub enable_docs_url: bool,
 
     /// KServe's event loop choice (auto/asyncio/uvloop). Accepted and ignored.
-    #[arg(long = "event-loop", env = "INFERGATE_EVENT_LOOP", default_value = "auto")]
+    #[arg(
+        long = "event-loop",
+        env = "INFERGATE_EVENT_LOOP",
+        default_value = "auto"
+    )]
     pub event_loop: String,
 
     /// Log one line per request with preprocess/predict/postprocess latency.
@@ -116,7 +156,12 @@ pub struct ServeFlags {
     pub access_log_format: Option<String>,
 
     /// Log format.
-    #[arg(long = "log_format", env = "INFERGATE_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long = "log_format",
+        env = "INFERGATE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 
     /// TOML file of flag values (keys are flag names, e.g. http_port = 9000);
