@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
-# The main job: builds infergate and serves the example models on
+# The main job: builds infergate and serves the example models (iris, a text
+# intent classifier, an MLP) with its embedded ONNX Runtime predictor on
 # localhost:8080 (REST) and :8081 (gRPC), printing how to call them.
-# Installs what it needs; safe to run again. Stop with Ctrl-C.
+# Installs what it needs (the onnxruntime wheel that carries the ONNX Runtime
+# library, into .venv); safe to run again. Stop with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib.sh
 
 HTTP_PORT=${HTTP_PORT:-8080}
 GRPC_PORT=${GRPC_PORT:-8081}
+bash scripts/venv.sh requirements.txt
 echo "==> building infergate (release)"
 cargo build --release --quiet --bin infergate
 
 cat <<MSG
 
-infergate serves the built-in models 'simple' (Triton's example: sum and
-difference of two INT32 tensors) and 'echo' (returns its inputs).
-Try, from another terminal:
+infergate serves models/ (sklearn-iris, intent, mlp) and the built-in
+'simple' and 'echo' models. Try, from another terminal:
 
-  curl localhost:$HTTP_PORT/v2/health/ready
-  curl localhost:$HTTP_PORT/v1/models
-  curl -H 'Content-Type: application/json' localhost:$HTTP_PORT/v1/models/echo:predict \\
+  curl -H 'Content-Type: application/json' localhost:$HTTP_PORT/v1/models/sklearn-iris:predict \\
        -d '{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}'
-  curl -H 'Content-Type: application/json' localhost:$HTTP_PORT/v2/models/simple/infer \\
-       -d '{"inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "INT32", "data": [1, 2, 3, 4]},
-                       {"name": "INPUT1", "shape": [1, 4], "datatype": "INT32", "data": [10, 20, 30, 40]}]}'
-  .venv/bin/grpcurl -plaintext localhost:$GRPC_PORT list   # after scripts/test.sh made .venv
+  # -> {"predictions":[1,1]}
+  curl -H 'Content-Type: application/json' localhost:$HTTP_PORT/v1/models/intent:predict \\
+       -d '{"instances": ["I want to book a flight", "will it rain tomorrow"]}'
+  # -> {"predictions":["book_flight","weather"]}
+  curl localhost:$HTTP_PORT/v2/models/sklearn-iris
+  .venv/bin/grpcurl -plaintext localhost:$GRPC_PORT list
 
 MSG
-exec ./target/release/infergate --builtin_models simple,echo --http_port "$HTTP_PORT" --grpc_port "$GRPC_PORT"
+exec ./target/release/infergate --model_dir models --builtin_models simple,echo \
+  --http_port "$HTTP_PORT" --grpc_port "$GRPC_PORT"

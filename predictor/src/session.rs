@@ -70,7 +70,17 @@ fn build_session(model: &str, file: &Path, opts: &SessionOptions) -> Result<(Ses
             .error_on_failure();
         builder()?
             .with_execution_providers([ep])
-            .map_err(|e| load_error(model, format!("CUDA device {id} is not usable: {e}. Install the onnxruntime-gpu wheel's library (ORT_DYLIB_PATH) on a machine with an NVIDIA GPU, or use --device cpu")))?
+            .map_err(|e| {
+                let why = e.to_string();
+                load_error(
+                    model,
+                    format!(
+                        "CUDA device {id} is not usable: {}. Use the onnxruntime-gpu wheel's library \
+                         (ORT_DYLIB_PATH) on a machine with an NVIDIA GPU, or --device cpu / auto",
+                        why.trim_end_matches('.')
+                    ),
+                )
+            })?
             .commit_from_file(file)
             .map_err(|e| load_error(model, e))
     };

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt};
 
 use super::{place, safe_relative};
 use crate::error::{PredictorError, Result};
@@ -32,6 +32,7 @@ pub async fn fetch_http(url: &url::Url, dest: &Path) -> Result<()> {
         .pop();
     let store = HttpBuilder::new()
         .with_url(base.as_str())
+        .with_client_options(ClientOptions::new().with_allow_http(url.scheme() == "http"))
         .build()
         .map_err(|e| fail(url.as_str(), e))?;
     let bytes = store
