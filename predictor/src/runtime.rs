@@ -62,22 +62,24 @@ fn wheel_capi_dirs(venv: &Path) -> Vec<PathBuf> {
 }
 
 /// The library to load: the explicit path if given, else the first found in
-/// the project's virtual environments (from the working directory and from
-/// the executable's workspace), else the bare name for the system loader.
+/// a project virtual environment (`.venv`, `.venv-gpu`) in the working
+/// directory, the executable's directory or any directory above them, else
+/// the bare name for the system loader.
 pub fn locate_library(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    let mut roots = vec![std::env::current_dir().unwrap_or_default()];
+    let mut starts = vec![std::env::current_dir().unwrap_or_default()];
     if let Ok(exe) = std::env::current_exe() {
-        // target/<profile>/infergate -> the workspace root.
-        roots.extend(exe.ancestors().skip(3).take(1).map(Path::to_path_buf));
+        starts.push(exe);
     }
-    for root in roots {
-        for venv in [".venv", ".venv-gpu"] {
-            for dir in wheel_capi_dirs(&root.join(venv)) {
-                if let Some(lib) = library_in(&dir) {
-                    return lib;
+    for start in &starts {
+        for dir in start.ancestors() {
+            for venv in [".venv", ".venv-gpu"] {
+                for capi in wheel_capi_dirs(&dir.join(venv)) {
+                    if let Some(lib) = library_in(&capi) {
+                        return lib;
+                    }
                 }
             }
         }
