@@ -1,24 +1,54 @@
-//! Turns flags into a running server: which models to host, then serve
-//! until SIGTERM.
+//! Turns flags into a running server: which models to host (a transformer in
+//! front of --predictor_host, or ONNX models and built-ins served here),
+//! then serve until SIGTERM.
 use std::io;
 use std::sync::Arc;
 
 use infergate_server::builtin::{BUILTIN_NAMES, BuiltinRepository, builtin_model};
 use infergate_server::{ModelRegistry, ModelRepository};
+use infergate_transformer::{Declarative, PassThrough, Transformer};
 
 use crate::config::Flags;
+use crate::transformer_model::TransformerModel;
+use crate::upstream::{Upstream, UpstreamSettings};
 
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// The registry of models the flags ask for: the ONNX models of
-/// --model_dir / --storage_uri (embedded predictor) and any built-ins.
-pub async fn registry(flags: &Flags) -> io::Result<Arc<ModelRegistry>> {
-    if flags.upstream.predictor_host.is_some() {
-        return Err(invalid(
-            "--predictor_host (transformer mode) is not available in this build yet".into(),
-        ));
+/// The transformer to run: the one given in code, else the declarative one
+/// of --transformer_config, else pass-through.
+fn transformer(
+    flags: &Flags,
+    custom: Option<Arc<dyn Transformer>>,
+) -> io::Result<Arc<dyn Transformer>> {
+    if let Some(t) = custom {
+        return Ok(t);
+    }
+    Ok(match &flags.upstream.transformer_config {
+        Some(path) => Arc::new(Declarative::from_file(path).map_err(|e| invalid(e.to_string()))?),
+        None => Arc::new(PassThrough),
+    })
+}
+
+/// The registry of models the flags ask for.
+pub async fn registry(
+    flags: &Flags,
+    custom: Option<Arc<dyn Transformer>>,
+) -> io::Result<Arc<ModelRegistry>> {
+    if let Some(settings) =
+        UpstreamSettings::from_flags(&flags.upstream, flags.serve.grpc_max_send_message_length)
+    {
+        let upstream = Upstream::new(settings).map_err(|e| invalid(e.to_string()))?;
+        let model = TransformerModel::new(
+            flags.serve.model_name.clone(),
+            transformer(flags, custom)?,
+            upstream,
+            flags.upstream.enable_predictor_health_check,
+        );
+        let registry = ModelRegistry::new(None);
+        registry.register(Arc::new(model));
+        return Ok(Arc::new(registry));
     }
     let has_models = flags.predictor.model_dir.is_some() || flags.predictor.storage_uri.is_some();
     if !has_models && flags.builtin_models.is_empty() {
@@ -49,8 +79,8 @@ pub async fn registry(flags: &Flags) -> io::Result<Arc<ModelRegistry>> {
     Ok(registry)
 }
 
-/// Starts serving what `flags` describe and returns when shut down.
-pub async fn run(flags: Flags) -> io::Result<()> {
-    let registry = registry(&flags).await?;
+/// Serves what `flags` describe until shut down.
+pub async fn run(flags: Flags, custom: Option<Arc<dyn Transformer>>) -> io::Result<()> {
+    let registry = registry(&flags, custom).await?;
     infergate_server::serve_until_signal("infergate", &flags.serve, registry).await
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use infergate_predictor::{LoadOptions, ModelDir, runtime};
 use infergate_proto::{InferRequest, Tensor, TensorData};
-use infergate_server::{Model, Payload, Protocol, RequestContext};
+use infergate_server::{Payload, Protocol, RequestContext};
 use ort::session::Session;
 use ort::value::TensorRef;
 

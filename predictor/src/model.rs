@@ -12,9 +12,6 @@ use crate::batching::{BatchRunner, Batcher};
 use crate::error::{PredictorError, Result};
 use crate::session::SessionPool;
 
-/// Outputs that skl2onnx and common exporters give class labels.
-const LABEL_OUTPUTS: [&str; 3] = ["label", "output_label", "labels"];
-
 #[async_trait]
 impl BatchRunner for SessionPool {
     async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
@@ -53,10 +50,7 @@ impl OnnxModel {
                 });
             }
             Some(o) => Some(o),
-            None => LABEL_OUTPUTS
-                .iter()
-                .find(|l| outputs.iter().any(|t| t.name == **l))
-                .map(|l| l.to_string()),
+            None => v1::label_output(outputs.iter().map(|t| t.name.as_str())).map(str::to_string),
         };
         Ok(OnnxModel {
             metadata: ModelMetadata {

@@ -99,15 +99,15 @@ impl ModelDir {
             })
             .unwrap_or_default();
         versions.sort();
-        if let Some((v, vdir)) = versions.pop() {
-            if let Some(file) = model_file(&name, &vdir)? {
-                return Ok(Some(ModelSource {
-                    name,
-                    dir: dir.to_path_buf(),
-                    file,
-                    version: Some(v.to_string()),
-                }));
-            }
+        if let Some((v, vdir)) = versions.pop()
+            && let Some(file) = model_file(&name, &vdir)?
+        {
+            return Ok(Some(ModelSource {
+                name,
+                dir: dir.to_path_buf(),
+                file,
+                version: Some(v.to_string()),
+            }));
         }
         Ok(model_file(&name, dir)?.map(|file| ModelSource {
             name,

@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod infer;
 mod json;
 pub mod parameters;
+pub mod payload;
 pub mod raw;
 pub mod status;
 pub mod tensor;
@@ -23,5 +24,6 @@ pub use infer::{
     TensorMetadata,
 };
 pub use parameters::{ParamValue, Parameters};
+pub use payload::{Payload, Protocol, Reply, RequestContext};
 pub use status::ErrorClass;
 pub use tensor::{Tensor, TensorData};

@@ -56,6 +56,22 @@ impl ErrorClass {
         }
     }
 
+    /// The class an HTTP status from an upstream belongs to.
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            404 => ErrorClass::NotFound,
+            405 => ErrorClass::MethodNotAllowed,
+            413 => ErrorClass::PayloadTooLarge,
+            429 => ErrorClass::Overloaded,
+            501 => ErrorClass::NotImplemented,
+            502 => ErrorClass::BadGateway,
+            503 => ErrorClass::NotReady,
+            504 => ErrorClass::Timeout,
+            400..=499 => ErrorClass::InvalidInput,
+            _ => ErrorClass::Internal,
+        }
+    }
+
     /// The class a gRPC status from an upstream belongs to.
     pub fn from_grpc_code(code: tonic::Code) -> Self {
         match code {

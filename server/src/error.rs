@@ -43,6 +43,10 @@ pub enum InferError {
 
     #[error("{0}")]
     Internal(String),
+
+    /// An error an upstream answered, passed on with its own HTTP status.
+    #[error("{message}")]
+    Upstream { status: u16, message: String },
 }
 
 impl InferError {
@@ -59,6 +63,15 @@ impl InferError {
             InferError::Timeout(_) => ErrorClass::Timeout,
             InferError::BadGateway(_) => ErrorClass::BadGateway,
             InferError::Internal(_) => ErrorClass::Internal,
+            InferError::Upstream { status, .. } => ErrorClass::from_http_status(*status),
+        }
+    }
+
+    /// The HTTP status a REST client sees: the class's, or an upstream's own.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            InferError::Upstream { status, .. } => *status,
+            other => other.class().http_status(),
         }
     }
 

@@ -29,13 +29,14 @@ fn context<T>(req: &Request<T>) -> RequestContext {
             ctx.headers.insert(k.as_str().to_string(), v.to_string());
         }
     }
-    if let Some(id) = ctx
+    ctx.request_id = match ctx
         .headers
         .get(crate::http::REQUEST_ID)
         .filter(|id| !id.is_empty())
     {
-        ctx.request_id = id.clone();
-    }
+        Some(id) => id.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
     ctx
 }
 

@@ -1,79 +1,11 @@
 //! The `Model` a server hosts: the Rust counterpart of KServe's Python
 //! `Model` class, with the same preprocess -> predict -> postprocess (and
 //! explain) hooks.
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use infergate_proto::v1::{self, V1Form};
-use infergate_proto::{InferRequest, InferResponse, ModelMetadata, TensorMetadata};
+use infergate_proto::ModelMetadata;
+pub use infergate_proto::payload::{Payload, Protocol, Reply, RequestContext, v1_form};
 
 use crate::error::{InferError, Result};
-
-/// The protocol a request arrived in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    V1,
-    V2Rest,
-    Grpc,
-}
-
-/// Per-request context handed to every hook.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    /// `x-request-id` of the request (generated when the caller sent none).
-    pub request_id: String,
-    pub protocol: Protocol,
-    /// Request headers (REST) or metadata (gRPC), lower-case names.
-    pub headers: HashMap<String, String>,
-}
-
-impl RequestContext {
-    pub fn new(protocol: Protocol) -> Self {
-        RequestContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            protocol,
-            headers: HashMap::new(),
-        }
-    }
-}
-
-/// A request body as a model sees it: V1 JSON as it came, or V2 tensors.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    V1(serde_json::Value),
-    V2(InferRequest),
-}
-
-/// A model's answer, in either protocol; the server converts it to the
-/// caller's protocol.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    V1(serde_json::Value),
-    V2(InferResponse),
-}
-
-impl Payload {
-    /// The payload as V2 tensors, converting V1 JSON with the model's input
-    /// metadata (see docs/protocol.md for the rules).
-    pub fn into_v2(self, inputs: &[TensorMetadata]) -> Result<InferRequest> {
-        match self {
-            Payload::V2(req) => Ok(req),
-            Payload::V1(body) => Ok(v1::request_to_v2(&body, inputs)?.0),
-        }
-    }
-}
-
-/// Which V1 form a body uses, if any.
-pub fn v1_form(body: &serde_json::Value) -> Option<V1Form> {
-    let obj = body.as_object()?;
-    if obj.contains_key("instances") {
-        Some(V1Form::Instances)
-    } else if obj.contains_key("inputs") {
-        Some(V1Form::Inputs)
-    } else {
-        None
-    }
-}
 
 #[async_trait]
 pub trait Model: Send + Sync + 'static {

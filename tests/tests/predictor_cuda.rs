@@ -14,8 +14,9 @@ fn gpu_library() -> Result<String, String> {
         Ok(o) if o.status.success() && !o.stdout.is_empty() => {}
         _ => return Err("no NVIDIA GPU here (nvidia-smi -L found none)".into()),
     }
-    std::env::var("INFERGATE_ORT_GPU_LIBRARY")
-        .map_err(|_| "INFERGATE_ORT_GPU_LIBRARY is not set (scripts/gpu-check.sh sets it)".to_string())
+    std::env::var("INFERGATE_ORT_GPU_LIBRARY").map_err(|_| {
+        "INFERGATE_ORT_GPU_LIBRARY is not set (scripts/gpu-check.sh sets it)".to_string()
+    })
 }
 
 fn has_gpu() -> bool {
@@ -29,10 +30,21 @@ fn cuda_without_a_usable_gpu_fails_clearly() {
         return;
     }
     let models = example_models();
-    let (ok, err) = run_to_exit(&bin("infergate"), &["--model_dir", models.to_str().unwrap(), "--device", "cuda"], &[]);
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &["--model_dir", models.to_str().unwrap(), "--device", "cuda"],
+        &[],
+    );
     assert!(!ok, "--device cuda must not fall back silently");
-    assert!(err.contains("CUDA device 0 is not usable") && err.contains("--device cpu"), "{err}");
-    let (ok, err) = run_to_exit(&bin("infergate"), &["--model_dir", models.to_str().unwrap(), "--device", "gpu"], &[]);
+    assert!(
+        err.contains("CUDA device 0 is not usable") && err.contains("--device cpu"),
+        "{err}"
+    );
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &["--model_dir", models.to_str().unwrap(), "--device", "gpu"],
+        &[],
+    );
     assert!(!ok && err.contains("unknown device 'gpu'"), "{err}");
 }
 
@@ -42,12 +54,26 @@ async fn auto_falls_back_to_cpu_and_says_so() {
         eprintln!("skipped: a GPU is present, so auto picks CUDA");
         return;
     }
-    let s = Server::infergate(&["--model_dir", example_models().to_str().unwrap(), "--device", "auto"]);
+    let s = Server::infergate(&[
+        "--model_dir",
+        example_models().to_str().unwrap(),
+        "--device",
+        "auto",
+    ]);
     let r = Http::default()
-        .send(Method::POST, &s.url("/v1/models/sklearn-iris:predict"), &[("content-type", "application/json")], SEED)
+        .send(
+            Method::POST,
+            &s.url("/v1/models/sklearn-iris:predict"),
+            &[("content-type", "application/json")],
+            SEED,
+        )
         .await;
     assert_eq!(r.text(), r#"{"predictions":[1,1]}"#);
-    assert!(s.logs().contains("--device auto") && s.logs().contains("running on CPU"), "{}", s.logs());
+    assert!(
+        s.logs().contains("--device auto") && s.logs().contains("running on CPU"),
+        "{}",
+        s.logs()
+    );
 }
 
 #[tokio::test]
@@ -60,21 +86,49 @@ async fn cuda_serves_the_same_answers_as_cpu() {
         }
     };
     let models = example_models();
-    let gpu = Server::start(&bin("infergate"), &["--model_dir", models.to_str().unwrap(), "--device", "cuda"], &[("ORT_DYLIB_PATH", &lib)]);
+    let gpu = Server::start(
+        &bin("infergate"),
+        &["--model_dir", models.to_str().unwrap(), "--device", "cuda"],
+        &[("ORT_DYLIB_PATH", &lib)],
+    );
     let cpu = Server::infergate(&["--model_dir", models.to_str().unwrap()]);
     let h = Http::default();
     let seed = |s: &Server| {
         let (h, url) = (h.clone(), s.url("/v1/models/sklearn-iris:predict"));
-        async move { h.send(Method::POST, &url, &[("content-type", "application/json")], SEED).await.text() }
+        async move {
+            h.send(
+                Method::POST,
+                &url,
+                &[("content-type", "application/json")],
+                SEED,
+            )
+            .await
+            .text()
+        }
     };
     assert_eq!(seed(&gpu).await, r#"{"predictions":[1,1]}"#);
     let body = serde_json::json!({"inputs": [{"name": "input", "shape": [4, 256], "datatype": "FP32",
         "data": (0..1024).map(|i| (i % 13) as f32 / 13.0).collect::<Vec<_>>()}]});
-    let a = h.post_json(&gpu.url("/v2/models/mlp/infer"), &body).await.json()["outputs"][0]["data"].clone();
-    let b = h.post_json(&cpu.url("/v2/models/mlp/infer"), &body).await.json()["outputs"][0]["data"].clone();
+    let a = h
+        .post_json(&gpu.url("/v2/models/mlp/infer"), &body)
+        .await
+        .json()["outputs"][0]["data"]
+        .clone();
+    let b = h
+        .post_json(&cpu.url("/v2/models/mlp/infer"), &body)
+        .await
+        .json()["outputs"][0]["data"]
+        .clone();
     for (x, y) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
         let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-        assert!((x - y).abs() <= 1e-3 * (1.0 + y.abs()), "GPU {x} vs CPU {y}");
+        assert!(
+            (x - y).abs() <= 1e-3 * (1.0 + y.abs()),
+            "GPU {x} vs CPU {y}"
+        );
     }
-    assert!(gpu.logs().contains("Cuda"), "the model reports the CUDA device:\n{}", gpu.logs());
+    assert!(
+        gpu.logs().contains("Cuda"),
+        "the model reports the CUDA device:\n{}",
+        gpu.logs()
+    );
 }

@@ -5,7 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use http::Method;
-use infergate_tests::{Http, Server, bin, example_models, python, run_to_exit, scratch_dir, workspace_root};
+use infergate_tests::{
+    Http, Server, bin, example_models, python, run_to_exit, scratch_dir, workspace_root,
+};
 
 /// A fixture process; it exits when its stdin closes (on drop).
 struct Fixture {
@@ -24,8 +26,14 @@ impl Fixture {
             .spawn()
             .expect("start the storage fixture");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address = line.split_whitespace().nth(1).expect("address line").to_string();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .split_whitespace()
+            .nth(1)
+            .expect("address line")
+            .to_string();
         Some(Fixture { child, address })
     }
 }
@@ -42,7 +50,12 @@ const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
 
 async fn seed_answer(s: &Server, model: &str) -> String {
     Http::default()
-        .send(Method::POST, &s.url(&format!("/v1/models/{model}:predict")), &[("content-type", "application/json")], SEED)
+        .send(
+            Method::POST,
+            &s.url(&format!("/v1/models/{model}:predict")),
+            &[("content-type", "application/json")],
+            SEED,
+        )
         .await
         .text()
 }
@@ -59,23 +72,42 @@ fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn s3_storage_uri_downloads_a_repository() {
     let src = example_models();
-    let Some(s3) = Fixture::start(&["s3", src.to_str().unwrap(), "models", "prod/v1"]) else { return };
+    let Some(s3) = Fixture::start(&["s3", src.to_str().unwrap(), "models", "prod/v1"]) else {
+        return;
+    };
     let dest = scratch_dir("storage-s3");
     let env = s3_env(&s3.address);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let s = Server::start(
         &bin("infergate"),
-        &["--storage_uri", "s3://models/prod/v1", "--model_dir", dest.to_str().unwrap()],
+        &[
+            "--storage_uri",
+            "s3://models/prod/v1",
+            "--model_dir",
+            dest.to_str().unwrap(),
+        ],
         &env,
     );
-    assert_eq!(seed_answer(&s, "sklearn-iris").await, r#"{"predictions":[1,1]}"#);
+    assert_eq!(
+        seed_answer(&s, "sklearn-iris").await,
+        r#"{"predictions":[1,1]}"#
+    );
     assert!(dest.join("intent/model.onnx").is_file());
 
     // STORAGE_URI in the environment works too, as KServe sets it.
     let dest2 = scratch_dir("storage-s3-env");
     let mut env2 = env.clone();
     env2.push(("STORAGE_URI", "s3://models/prod/v1/sklearn-iris"));
-    let s = Server::start(&bin("infergate-predictor"), &["--model_dir", dest2.to_str().unwrap(), "--model_name", "iris"], &env2);
+    let s = Server::start(
+        &bin("infergate-predictor"),
+        &[
+            "--model_dir",
+            dest2.to_str().unwrap(),
+            "--model_name",
+            "iris",
+        ],
+        &env2,
+    );
     assert_eq!(seed_answer(&s, "iris").await, r#"{"predictions":[1,1]}"#);
 }
 
@@ -83,46 +115,126 @@ async fn s3_storage_uri_downloads_a_repository() {
 fn s3_keys_that_escape_the_model_directory_are_refused() {
     let src = scratch_dir("storage-evil-src");
     std::fs::create_dir_all(src.join("m")).unwrap();
-    std::fs::copy(example_models().join("sklearn-iris/model.onnx"), src.join("m/model.onnx")).unwrap();
-    let Some(s3) = Fixture::start(&["s3", src.to_str().unwrap(), "models", "p", "p/../../escaped.txt"]) else { return };
+    std::fs::copy(
+        example_models().join("sklearn-iris/model.onnx"),
+        src.join("m/model.onnx"),
+    )
+    .unwrap();
+    let Some(s3) = Fixture::start(&[
+        "s3",
+        src.to_str().unwrap(),
+        "models",
+        "p",
+        "p/../../escaped.txt",
+    ]) else {
+        return;
+    };
     let dest = scratch_dir("storage-evil").join("inside");
     let env = s3_env(&s3.address);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (ok, err) = run_to_exit(&bin("infergate"), &["--storage_uri", "s3://models/p", "--model_dir", dest.to_str().unwrap()], &env);
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &[
+            "--storage_uri",
+            "s3://models/p",
+            "--model_dir",
+            dest.to_str().unwrap(),
+        ],
+        &env,
+    );
     assert!(!ok, "must not start");
     // object_store refuses such keys while listing; our own check stands
     // behind it for any key it would let through.
-    assert!(err.contains("p/../../escaped.txt") && err.contains("\"..\""), "{err}");
+    assert!(
+        err.contains("p/../../escaped.txt") && err.contains("\"..\""),
+        "{err}"
+    );
     assert!(!dest.parent().unwrap().join("escaped.txt").exists());
-    assert!(!dest.parent().unwrap().parent().unwrap().join("escaped.txt").exists());
+    assert!(
+        !dest
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("escaped.txt")
+            .exists()
+    );
 }
 
 #[tokio::test]
 async fn http_storage_uri_fetches_a_file_or_an_archive() {
     let served = scratch_dir("storage-http-src");
-    std::fs::copy(example_models().join("sklearn-iris/model.onnx"), served.join("iris.onnx")).unwrap();
+    std::fs::copy(
+        example_models().join("sklearn-iris/model.onnx"),
+        served.join("iris.onnx"),
+    )
+    .unwrap();
     // An archive of the whole example repository.
     let tar = Command::new("tar")
-        .args(["-czf", served.join("models.tar.gz").to_str().unwrap(), "-C", example_models().to_str().unwrap(), "sklearn-iris", "intent"])
+        .args([
+            "-czf",
+            served.join("models.tar.gz").to_str().unwrap(),
+            "-C",
+            example_models().to_str().unwrap(),
+            "sklearn-iris",
+            "intent",
+        ])
         .status()
         .unwrap();
     assert!(tar.success());
-    let Some(web) = Fixture::start(&["http", served.to_str().unwrap()]) else { return };
+    let Some(web) = Fixture::start(&["http", served.to_str().unwrap()]) else {
+        return;
+    };
 
     let dest = scratch_dir("storage-http-file");
     let uri = format!("{}/iris.onnx", web.address);
-    let s = Server::start(&bin("infergate-predictor"), &["--storage_uri", &uri, "--model_dir", dest.to_str().unwrap(), "--model_name", "iris"], &[]);
+    let s = Server::start(
+        &bin("infergate-predictor"),
+        &[
+            "--storage_uri",
+            &uri,
+            "--model_dir",
+            dest.to_str().unwrap(),
+            "--model_name",
+            "iris",
+        ],
+        &[],
+    );
     assert_eq!(seed_answer(&s, "iris").await, r#"{"predictions":[1,1]}"#);
-    assert!(!dest.join(".iris.onnx.partial").exists(), "no temporary file is left behind");
+    assert!(
+        !dest.join(".iris.onnx.partial").exists(),
+        "no temporary file is left behind"
+    );
 
     let dest = scratch_dir("storage-http-archive");
     let uri = format!("{}/models.tar.gz", web.address);
-    let s = Server::start(&bin("infergate"), &["--storage_uri", &uri, "--model_dir", dest.to_str().unwrap()], &[]);
-    assert_eq!(seed_answer(&s, "sklearn-iris").await, r#"{"predictions":[1,1]}"#);
-    let intent = Http::default().post_json(&s.url("/v1/models/intent:predict"), &serde_json::json!({"instances": ["play some jazz"]})).await;
+    let s = Server::start(
+        &bin("infergate"),
+        &["--storage_uri", &uri, "--model_dir", dest.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        seed_answer(&s, "sklearn-iris").await,
+        r#"{"predictions":[1,1]}"#
+    );
+    let intent = Http::default()
+        .post_json(
+            &s.url("/v1/models/intent:predict"),
+            &serde_json::json!({"instances": ["play some jazz"]}),
+        )
+        .await;
     assert_eq!(intent.text(), r#"{"predictions":["play_music"]}"#);
 
-    let (ok, err) = run_to_exit(&bin("infergate"), &["--storage_uri", &format!("{}/missing.onnx", web.address), "--model_dir", dest.to_str().unwrap()], &[]);
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &[
+            "--storage_uri",
+            &format!("{}/missing.onnx", web.address),
+            "--model_dir",
+            dest.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(!ok && err.contains("missing.onnx"), "{err}");
 }
 
@@ -130,7 +242,14 @@ async fn http_storage_uri_fetches_a_file_or_an_archive() {
 async fn local_and_file_uris_are_served_in_place() {
     let uri = format!("file://{}", example_models().display());
     let s = Server::infergate(&["--storage_uri", &uri]);
-    assert_eq!(seed_answer(&s, "sklearn-iris").await, r#"{"predictions":[1,1]}"#);
-    let (ok, err) = run_to_exit(&bin("infergate"), &["--storage_uri", "gs://bucket/model"], &[]);
+    assert_eq!(
+        seed_answer(&s, "sklearn-iris").await,
+        r#"{"predictions":[1,1]}"#
+    );
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &["--storage_uri", "gs://bucket/model"],
+        &[],
+    );
     assert!(!ok && err.contains("scheme 'gs' is not supported"), "{err}");
 }

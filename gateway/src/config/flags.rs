@@ -2,6 +2,8 @@
 //! has, the predictor's (used when it serves models itself), and the
 //! transformer's upstream flags. Each has an environment variable
 //! `INFERGATE_<FLAG>` (upper case, dashes as underscores).
+use std::path::PathBuf;
+
 use clap::Parser;
 use infergate_predictor::PredictorFlags;
 use infergate_server::cli::{ServeFlags, strtobool};
@@ -62,6 +64,78 @@ pub struct UpstreamFlags {
     #[arg(long = "enable_predictor_health_check", env = "INFERGATE_ENABLE_PREDICTOR_HEALTH_CHECK",
           default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
     pub enable_predictor_health_check: bool,
+
+    /// Seconds between active predictor health checks (model ready endpoints / ModelReady).
+    #[arg(
+        long = "predictor_health_check_interval_seconds",
+        env = "INFERGATE_PREDICTOR_HEALTH_CHECK_INTERVAL_SECONDS",
+        default_value_t = 5.0
+    )]
+    pub predictor_health_check_interval_seconds: f64,
+
+    /// Seconds to wait for a connection to the predictor.
+    #[arg(
+        long = "predictor_connect_timeout_seconds",
+        env = "INFERGATE_PREDICTOR_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 10.0
+    )]
+    pub predictor_connect_timeout_seconds: f64,
+
+    /// PEM CA bundle to trust for the predictor (default: the system roots).
+    #[arg(long = "predictor_ca_file", env = "INFERGATE_PREDICTOR_CA_FILE")]
+    pub predictor_ca_file: Option<PathBuf>,
+
+    /// PEM client certificate for mTLS to the predictor (with --predictor_client_key).
+    #[arg(
+        long = "predictor_client_cert",
+        env = "INFERGATE_PREDICTOR_CLIENT_CERT",
+        requires = "predictor_client_key"
+    )]
+    pub predictor_client_cert: Option<PathBuf>,
+
+    /// PEM private key of --predictor_client_cert.
+    #[arg(
+        long = "predictor_client_key",
+        env = "INFERGATE_PREDICTOR_CLIENT_KEY",
+        requires = "predictor_client_cert"
+    )]
+    pub predictor_client_key: Option<PathBuf>,
+
+    /// Server name the predictor's certificate is checked against, and the
+    /// Host / :authority sent (default: the host of --predictor_host).
+    #[arg(
+        long = "predictor_tls_server_name",
+        env = "INFERGATE_PREDICTOR_TLS_SERVER_NAME"
+    )]
+    pub predictor_tls_server_name: Option<String>,
+
+    /// Speak HTTP/2 to a REST predictor (h2 over TLS, h2c without).
+    #[arg(long = "predictor_http2", env = "INFERGATE_PREDICTOR_HTTP2", default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
+    pub predictor_http2: bool,
+
+    /// Send V2 REST tensors to the predictor in the binary tensor extension.
+    #[arg(long = "predictor_binary_data", env = "INFERGATE_PREDICTOR_BINARY_DATA", default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
+    pub predictor_binary_data: bool,
+
+    /// Where :explain requests go (default: the predictor host).
+    #[arg(long = "explainer_host", env = "INFERGATE_EXPLAINER_HOST")]
+    pub explainer_host: Option<String>,
+
+    /// A request header to forward to the predictor besides x-request-id,
+    /// traceparent, tracestate, b3 and authorization (repeatable).
+    #[arg(
+        long = "forward_header",
+        env = "INFERGATE_FORWARD_HEADER",
+        value_delimiter = ','
+    )]
+    pub forward_header: Vec<String>,
+
+    /// TOML file of declarative transforms (preprocess / postprocess steps);
+    /// without it requests and answers pass through unchanged.
+    #[arg(long = "transformer_config", env = "INFERGATE_TRANSFORMER_CONFIG")]
+    pub transformer_config: Option<PathBuf>,
 }
 
 /// infergate: a KServe-compatible inference gateway and transformer.

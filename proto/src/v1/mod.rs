@@ -28,5 +28,15 @@ pub const DEFAULT_INPUT_NAME: &str = "input-0";
 /// Name given to the single output tensor of a V1 answer.
 pub const DEFAULT_OUTPUT_NAME: &str = "output-0";
 
+/// Output names that scikit-learn exporters (skl2onnx) and common tools give
+/// class labels. A V1 caller of a classifier gets these as `predictions`, as
+/// scikit-learn's `predict()` would answer.
+pub const LABEL_OUTPUTS: [&str; 3] = ["label", "output_label", "labels"];
+
+/// The label output among `outputs`, if there is one.
+pub fn label_output<'a>(outputs: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    outputs.into_iter().find(|n| LABEL_OUTPUTS.contains(n))
+}
+
 #[cfg(test)]
 mod tests;

@@ -103,8 +103,8 @@ pub fn json(value: &serde_json::Value) -> HttpResponse {
 
 /// `{"error": "<message>"}` with the status of the error's class.
 pub fn error(err: &InferError) -> HttpResponse {
-    let status = StatusCode::from_u16(err.class().http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({ "error": err.to_string() }).to_string();
     respond(status, JSON, body)
 }

@@ -39,9 +39,10 @@ impl RestApi {
                 ctx.headers.insert(k.as_str().to_string(), v.to_string());
             }
         }
-        if let Some(id) = ctx.headers.get(REQUEST_ID).filter(|id| !id.is_empty()) {
-            ctx.request_id = id.clone();
-        }
+        ctx.request_id = match ctx.headers.get(REQUEST_ID).filter(|id| !id.is_empty()) {
+            Some(id) => id.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let request_id = ctx.request_id.clone();
         let route = router::route(&parts.method, parts.uri.path());
         let target = route
@@ -58,7 +59,7 @@ impl RestApi {
             Err(e) => Err(e),
         };
         let mut resp = result.unwrap_or_else(|e: InferError| {
-            if e.class().http_status() >= 500 {
+            if e.http_status() >= 500 {
                 tracing::warn!(path = parts.uri.path(), error = %e, "request failed");
             }
             body::error(&e)

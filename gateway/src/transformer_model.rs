@@ -1,0 +1,109 @@
+//! A KServe transformer as a `Model` of the data plane: the transformer's
+//! preprocess, the predictor call (in the predictor's protocol), the
+//! transformer's postprocess; explain goes to the explainer.
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use infergate_proto::{ModelMetadata, Protocol, v1};
+use infergate_server::{InferError, Model, Payload, Reply, RequestContext};
+use infergate_transformer::{TransformError, Transformer};
+
+use crate::upstream::Upstream;
+
+pub struct TransformerModel {
+    name: String,
+    transformer: Arc<dyn Transformer>,
+    upstream: Arc<Upstream>,
+    /// Readiness follows the predictor's (--enable_predictor_health_check).
+    readiness_follows_predictor: bool,
+}
+
+impl TransformerModel {
+    pub fn new(
+        name: String,
+        transformer: Arc<dyn Transformer>,
+        upstream: Arc<Upstream>,
+        readiness_follows_predictor: bool,
+    ) -> Self {
+        upstream.start_health_checks(name.clone());
+        TransformerModel {
+            name,
+            transformer,
+            upstream,
+            readiness_follows_predictor,
+        }
+    }
+}
+
+fn from_transform(e: TransformError) -> InferError {
+    let msg = e.to_string();
+    match e {
+        TransformError::Proto(p) => InferError::Proto(p),
+        TransformError::InvalidInput(_) => InferError::InvalidInput(msg),
+        TransformError::BadAnswer(_) | TransformError::Config(_) => InferError::Internal(msg),
+    }
+}
+
+#[async_trait]
+impl Model for TransformerModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn metadata(&self) -> ModelMetadata {
+        let predictor = self
+            .upstream
+            .cached_metadata()
+            .unwrap_or_else(|| ModelMetadata {
+                name: self.name.clone(),
+                versions: vec![],
+                platform: String::new(),
+                inputs: vec![],
+                outputs: vec![],
+            });
+        self.transformer.metadata(ModelMetadata {
+            name: self.name.clone(),
+            ..predictor
+        })
+    }
+
+    fn is_ready(&self) -> bool {
+        !self.readiness_follows_predictor || self.upstream.is_healthy()
+    }
+
+    async fn preprocess(
+        &self,
+        payload: Payload,
+        ctx: &RequestContext,
+    ) -> Result<Payload, InferError> {
+        self.transformer
+            .preprocess(payload, ctx)
+            .await
+            .map_err(from_transform)
+    }
+
+    async fn predict(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
+        let mut reply = self.upstream.predict(&self.name, &payload, ctx).await?;
+        // A V1 caller of a classifier behind a V2 predictor gets the labels,
+        // as it would from the model served directly.
+        if ctx.protocol == Protocol::V1
+            && let Reply::V2(resp) = &mut reply
+            && let Some(label) =
+                v1::label_output(resp.outputs.iter().map(|t| t.name.as_str())).map(str::to_string)
+        {
+            resp.outputs.retain(|t| t.name == label);
+        }
+        Ok(reply)
+    }
+
+    async fn postprocess(&self, reply: Reply, ctx: &RequestContext) -> Result<Reply, InferError> {
+        self.transformer
+            .postprocess(reply, ctx)
+            .await
+            .map_err(from_transform)
+    }
+
+    async fn explain(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
+        Ok(self.upstream.explain(&self.name, &payload, ctx).await?)
+    }
+}

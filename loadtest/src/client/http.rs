@@ -1,0 +1,224 @@
+//! REST over hyper's connection API: HTTP/1.1 connections owned by one worker
+//! each, HTTP/2 connections shared by several.
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::{Dialer, Endpoint, Stream, validate};
+use crate::outcome::Outcome;
+
+type Body = Full<Bytes>;
+
+fn request(ep: &Endpoint) -> Request<Body> {
+    // The body is a reference-counted copy; only the header map is cloned.
+    let mut req = Request::new(Full::new(ep.body.clone()));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = ep.uri.clone();
+    *req.headers_mut() = ep.headers.clone();
+    req
+}
+
+/// Reads the whole answer; decodes it only with `--validate`.
+async fn outcome(ep: &Endpoint, resp: Response<Incoming>) -> hyper::Result<Outcome> {
+    let status = resp.status();
+    if !status.is_success() {
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            frame?;
+        }
+        return Ok(Outcome::Http(status.as_u16()));
+    }
+    if ep.validate {
+        let json_len = resp
+            .headers()
+            .get(infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let body = resp.into_body().collect().await?.to_bytes();
+        return Ok(if validate::http(ep.protocol, &body, json_len) {
+            Outcome::Ok
+        } else {
+            Outcome::Invalid
+        });
+    }
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        frame?;
+    }
+    Ok(Outcome::Ok)
+}
+
+type H1Driver = Pin<Box<http1::Connection<TokioIo<Stream>, Body>>>;
+
+/// One HTTP/1.1 keep-alive connection, reopened when it breaks.
+pub struct H1Conn {
+    ep: Arc<Endpoint>,
+    live: Option<(http1::SendRequest<Body>, H1Driver)>,
+}
+
+async fn h1_handshake(dialer: &Dialer) -> io::Result<(http1::SendRequest<Body>, H1Driver)> {
+    let stream = dialer.connect().await?;
+    let (send, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(io::Error::other)?;
+    Ok((send, Box::pin(conn)))
+}
+
+enum Attempt {
+    Done(Outcome),
+    /// The connection closed before the request went out (an idle keep-alive
+    /// connection the server dropped): safe to retry on a new one.
+    NotSent,
+    Failed,
+}
+
+impl H1Conn {
+    pub async fn open(ep: Arc<Endpoint>) -> io::Result<Self> {
+        let live = Some(h1_handshake(&ep.dialer).await?);
+        Ok(H1Conn { ep, live })
+    }
+
+    /// Drops the connection: a request abandoned mid-exchange leaves it unusable.
+    pub fn abandon(&mut self) {
+        self.live = None;
+    }
+
+    pub async fn call(&mut self) -> Outcome {
+        for _ in 0..2 {
+            if self.live.is_none() {
+                match h1_handshake(&self.ep.dialer).await {
+                    Ok(l) => self.live = Some(l),
+                    Err(_) => return Outcome::Connect,
+                }
+            }
+            match self.attempt().await {
+                Attempt::Done(o) => return o,
+                Attempt::NotSent => self.live = None,
+                Attempt::Failed => {
+                    self.live = None;
+                    return Outcome::Io;
+                }
+            }
+        }
+        Outcome::Io
+    }
+
+    async fn attempt(&mut self) -> Attempt {
+        let Some((send, conn)) = self.live.as_mut() else {
+            return Attempt::NotSent;
+        };
+        let mut sent = false;
+        let ep = &*self.ep;
+        let exchange = async {
+            send.ready().await?;
+            sent = true;
+            let resp = send.send_request(request(ep)).await?;
+            outcome(ep, resp).await
+        };
+        // The connection is polled here, in the worker's task, rather than in
+        // a task of its own: no cross-task wake-up per request.
+        let result = tokio::select! {
+            biased;
+            r = exchange => r.ok(),
+            _ = conn => None,
+        };
+        match result {
+            Some(o) => Attempt::Done(o),
+            None if !sent => Attempt::NotSent,
+            None => Attempt::Failed,
+        }
+    }
+}
+
+/// One HTTP/2 connection shared by several workers, reopened when it breaks.
+pub struct H2Shared {
+    ep: Arc<Endpoint>,
+    current: tokio::sync::Mutex<http2::SendRequest<Body>>,
+}
+
+async fn h2_handshake(dialer: &Dialer) -> io::Result<http2::SendRequest<Body>> {
+    let stream = dialer.connect().await?;
+    let (send, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        .await
+        .map_err(io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(send)
+}
+
+impl H2Shared {
+    pub async fn open(ep: Arc<Endpoint>) -> io::Result<Arc<Self>> {
+        let send = h2_handshake(&ep.dialer).await?;
+        Ok(Arc::new(H2Shared {
+            ep,
+            current: tokio::sync::Mutex::new(send),
+        }))
+    }
+
+    /// A sender on a live connection, reconnecting once for everyone.
+    async fn sender(&self) -> io::Result<http2::SendRequest<Body>> {
+        let mut cur = self.current.lock().await;
+        if cur.is_closed() {
+            *cur = h2_handshake(&self.ep.dialer).await?;
+        }
+        Ok(cur.clone())
+    }
+}
+
+pub struct H2Conn {
+    shared: Arc<H2Shared>,
+    cached: Option<http2::SendRequest<Body>>,
+}
+
+impl H2Conn {
+    pub fn new(shared: Arc<H2Shared>) -> Self {
+        H2Conn {
+            shared,
+            cached: None,
+        }
+    }
+
+    pub async fn call(&mut self) -> Outcome {
+        let mut send = match self.cached.take().filter(|s| !s.is_closed()) {
+            Some(s) => s,
+            None => match self.shared.sender().await {
+                Ok(s) => s,
+                Err(_) => return Outcome::Connect,
+            },
+        };
+        let ep = &*self.shared.ep;
+        let result = async {
+            send.ready().await?;
+            let resp = send.send_request(request(ep)).await?;
+            outcome(ep, resp).await
+        }
+        .await;
+        self.cached = Some(send);
+        result.unwrap_or(Outcome::Io)
+    }
+}
+
+/// A GET over a fresh HTTP/1.1 connection.
+pub async fn get(dialer: &Dialer, path: &str) -> io::Result<(u16, Bytes)> {
+    let (mut send, conn) = h1_handshake(dialer).await?;
+    let driver = tokio::spawn(conn);
+    let req = Request::get(path)
+        .header(http::header::HOST, dialer.authority.as_str())
+        .body(Full::new(Bytes::new()))
+        .map_err(io::Error::other)?;
+    let result = async {
+        let resp = send.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, hyper::Error>((status, body))
+    }
+    .await
+    .map_err(io::Error::other);
+    driver.abort();
+    result
+}
