@@ -87,6 +87,7 @@ impl Model for TransformerModel {
         // A V1 caller of a classifier behind a V2 predictor gets the labels,
         // as it would from the model served directly.
         if ctx.protocol == Protocol::V1
+            && !self.transformer.has_postprocess()
             && let Reply::V2(resp) = &mut reply
             && let Some(label) =
                 v1::label_output(resp.outputs.iter().map(|t| t.name.as_str())).map(str::to_string)

@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Serve REST over TLS with this PEM certificate chain and key.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Require client certificates signed by this CA (mTLS) on the TLS port.
+    pub tls_client_ca: Option<PathBuf>,
     /// Log one line per REST request.
     pub access_log: bool,
 }
@@ -95,7 +97,11 @@ impl Server {
     /// listeners close and in-flight requests get `drain_timeout` to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         let tls = match &self.config.tls {
-            Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+            Some((cert, key)) => Some(tls::acceptor(
+                cert,
+                key,
+                self.config.tls_client_ca.as_deref(),
+            )?),
             None => None,
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -66,6 +66,28 @@ impl Server {
     /// Starts `binary` with `args` plus loopback/port-0 flags and `envs`, and
     /// waits for its "listening" line.
     pub fn start(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let mut all = vec![
+            "--bind_address",
+            "127.0.0.1",
+            "--http_port",
+            "0",
+            "--grpc_port",
+            "0",
+        ];
+        all.extend_from_slice(args);
+        Server::spawn(binary, &all, envs)
+    }
+
+    /// The mock predictor of infergate-loadtest on free loopback ports.
+    pub fn mock(args: &[&str]) -> Server {
+        let mut all = vec!["mock", "--http-port", "0", "--grpc-port", "0"];
+        all.extend_from_slice(args);
+        Server::spawn(&bin("infergate-loadtest"), &all, &[])
+    }
+
+    /// Starts `binary` with exactly `args` and `envs`, and waits for its
+    /// "<program> listening http=ADDR grpc=ADDR" line.
+    pub fn spawn(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let dir = workspace_root()
             .join("target")
             .join("test-scratch")
@@ -84,17 +106,7 @@ impl Server {
         ));
         let stderr = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(binary);
-        cmd.args([
-            "--bind_address",
-            "127.0.0.1",
-            "--http_port",
-            "0",
-            "--grpc_port",
-            "0",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(stderr);
+        cmd.args(args).stdout(Stdio::piped()).stderr(stderr);
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -348,4 +360,116 @@ pub fn run_to_exit(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> (b
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A loopback port that was free a moment ago (for a server started later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A Python fixture process from tests/python that prints one line
+/// "<word> <address>" when ready and exits when its stdin closes (on drop).
+pub struct PyFixture {
+    child: Child,
+    pub address: String,
+}
+
+impl PyFixture {
+    /// `None` when the test venv is absent (see [`python`]).
+    pub fn start(script: &str, args: &[&str]) -> Option<PyFixture> {
+        let python = python()?;
+        let mut child = Command::new(python)
+            .arg(workspace_root().join("tests/python").join(script))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the Python fixture");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("fixture line");
+        let address = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("fixture said {line:?}"))
+            .to_string();
+        Some(PyFixture { child, address })
+    }
+}
+
+impl Drop for PyFixture {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real KServe Python predictor (tests/python/kserve_iris_predictor.py)
+/// serving `sklearn-iris` on the given ports; killed on drop.
+pub struct KservePredictor {
+    child: Child,
+    pub http_port: u16,
+    pub grpc_port: u16,
+}
+
+impl KservePredictor {
+    /// Starts it and waits (up to 90 s) until it is ready; `None` without the venv.
+    pub fn start() -> Option<KservePredictor> {
+        let python = python()?;
+        let (http_port, grpc_port) = (free_port(), free_port());
+        let log = std::fs::File::create(scratch_dir("kserve-log").join("kserve.log")).expect("log");
+        let child = Command::new(python)
+            .arg(workspace_root().join("tests/python/kserve_iris_predictor.py"))
+            .args([
+                "--http_port",
+                &http_port.to_string(),
+                "--grpc_port",
+                &grpc_port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the KServe predictor");
+        let p = KservePredictor {
+            child,
+            http_port,
+            grpc_port,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        while std::time::Instant::now() < deadline {
+            let ready =
+                std::net::TcpStream::connect(("127.0.0.1", http_port)).is_ok_and(|mut s| {
+                    use std::io::{Read, Write};
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = write!(
+                        s,
+                        "GET /v2/health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    );
+                    let mut answer = String::new();
+                    let _ = s.read_to_string(&mut answer);
+                    answer.starts_with("HTTP/1.1 200")
+                });
+            if ready {
+                return Some(p);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the KServe predictor did not become ready in 90 s");
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.http_port)
+    }
+}
+
+impl Drop for KservePredictor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,50 +1,10 @@
 //! Storage URIs against real servers on loopback: an S3-compatible server
 //! (moto, from PyPI) and a plain HTTP file server; archives; keys that try
 //! to escape the model directory.
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use http::Method;
-use infergate_tests::{
-    Http, Server, bin, example_models, python, run_to_exit, scratch_dir, workspace_root,
-};
-
-/// A fixture process; it exits when its stdin closes (on drop).
-struct Fixture {
-    child: Child,
-    address: String,
-}
-
-impl Fixture {
-    fn start(args: &[&str]) -> Option<Fixture> {
-        let python = python()?;
-        let mut child = Command::new(python)
-            .arg(workspace_root().join("tests/python/storage_fixture.py"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the storage fixture");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .split_whitespace()
-            .nth(1)
-            .expect("address line")
-            .to_string();
-        Some(Fixture { child, address })
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use infergate_tests::{Http, PyFixture, Server, bin, example_models, run_to_exit, scratch_dir};
 
 const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
 
@@ -72,7 +32,10 @@ fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn s3_storage_uri_downloads_a_repository() {
     let src = example_models();
-    let Some(s3) = Fixture::start(&["s3", src.to_str().unwrap(), "models", "prod/v1"]) else {
+    let Some(s3) = PyFixture::start(
+        "storage_fixture.py",
+        &["s3", src.to_str().unwrap(), "models", "prod/v1"],
+    ) else {
         return;
     };
     let dest = scratch_dir("storage-s3");
@@ -120,13 +83,16 @@ fn s3_keys_that_escape_the_model_directory_are_refused() {
         src.join("m/model.onnx"),
     )
     .unwrap();
-    let Some(s3) = Fixture::start(&[
-        "s3",
-        src.to_str().unwrap(),
-        "models",
-        "p",
-        "p/../../escaped.txt",
-    ]) else {
+    let Some(s3) = PyFixture::start(
+        "storage_fixture.py",
+        &[
+            "s3",
+            src.to_str().unwrap(),
+            "models",
+            "p",
+            "p/../../escaped.txt",
+        ],
+    ) else {
         return;
     };
     let dest = scratch_dir("storage-evil").join("inside");
@@ -182,7 +148,8 @@ async fn http_storage_uri_fetches_a_file_or_an_archive() {
         .status()
         .unwrap();
     assert!(tar.success());
-    let Some(web) = Fixture::start(&["http", served.to_str().unwrap()]) else {
+    let Some(web) = PyFixture::start("storage_fixture.py", &["http", served.to_str().unwrap()])
+    else {
         return;
     };
 

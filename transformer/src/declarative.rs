@@ -178,6 +178,10 @@ impl Transformer for Declarative {
         }
         Ok(Reply::V2(resp))
     }
+
+    fn has_postprocess(&self) -> bool {
+        !self.config.postprocess.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -39,9 +39,20 @@ pub trait Transformer: Send + Sync + 'static {
     fn metadata(&self, predictor: ModelMetadata) -> ModelMetadata {
         predictor
     }
+
+    /// Whether `postprocess` shapes the answer. When it does not, a V1
+    /// caller of a classifier gets just its label output, as from the model
+    /// served directly.
+    fn has_postprocess(&self) -> bool {
+        true
+    }
 }
 
 /// Forwards requests and answers untouched.
 pub struct PassThrough;
 
-impl Transformer for PassThrough {}
+impl Transformer for PassThrough {
+    fn has_postprocess(&self) -> bool {
+        false
+    }
+}

@@ -84,18 +84,21 @@ impl From<UpstreamError> for InferError {
 }
 
 /// The rustls error somewhere in an error's source chain, if any. rustls
-/// errors travel inside io::Errors, whose `source()` skips them, so those are
-/// opened too.
+/// errors travel inside io::Errors (sometimes one inside another), whose
+/// `source()` skips their payload, so those are opened too.
 pub fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut next = Some(e);
     while let Some(err) = next {
-        let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
-            err.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = tls {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(found) = tls_cause(inner) {
+                return Some(found);
+            }
         }
         next = err.source();
     }

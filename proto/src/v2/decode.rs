@@ -10,12 +10,17 @@ use crate::parameters::Parameters;
 use crate::raw;
 use crate::tensor::{Tensor, TensorData, check_count, element_count};
 
+/// `"parameters": null` (as KServe writes it) means no parameters.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Parameters, D::Error> {
+    Ok(Option::<Parameters>::deserialize(d)?.unwrap_or_default())
+}
+
 #[derive(Deserialize)]
 struct WireTensor<'a> {
     name: String,
     shape: Vec<usize>,
     datatype: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     parameters: Parameters,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
@@ -24,7 +29,7 @@ struct WireTensor<'a> {
 #[derive(Deserialize)]
 struct WireRequestedOutput {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     parameters: Parameters,
 }
 
@@ -32,7 +37,7 @@ struct WireRequestedOutput {
 struct WireRequest<'a> {
     #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     parameters: Parameters,
     #[serde(borrow)]
     inputs: Vec<WireTensor<'a>>,
@@ -48,7 +53,7 @@ struct WireResponse<'a> {
     model_version: Option<String>,
     #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     parameters: Parameters,
     #[serde(borrow)]
     outputs: Vec<WireTensor<'a>>,

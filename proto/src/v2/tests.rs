@@ -361,3 +361,12 @@ fn request_encoding_round_trips_with_and_without_binary() {
     }
     assert_eq!(DataType::Fp16.element_size(), Some(2));
 }
+
+#[test]
+fn null_parameters_as_kserve_writes_them_are_empty() {
+    let body = r#"{"model_name":"m","model_version":null,"id":"1","parameters":null,
+        "outputs":[{"name":"y","shape":[1],"datatype":"INT64","parameters":null,"data":[1]}]}"#;
+    let r = decode_response(body.as_bytes(), None).unwrap();
+    assert!(r.parameters.is_empty() && r.outputs[0].parameters.is_empty());
+    assert_eq!(r.model_version, None);
+}

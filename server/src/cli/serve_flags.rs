@@ -118,6 +118,15 @@ pub struct ServeFlags {
     )]
     pub ssl_keyfile: Option<PathBuf>,
 
+    /// Require and verify client certificates signed by this PEM CA on the
+    /// TLS port (mTLS).
+    #[arg(
+        long = "ssl_client_ca_file",
+        env = "INFERGATE_SSL_CLIENT_CA_FILE",
+        requires = "ssl_certfile"
+    )]
+    pub ssl_client_ca_file: Option<PathBuf>,
+
     /// KServe's docs page. Accepted for compatibility; infergate serves no docs page.
     #[arg(long = "enable_docs_url", env = "INFERGATE_ENABLE_DOCS_URL", default_value = "false",
           num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
@@ -185,6 +194,7 @@ impl ServeFlags {
             keep_alive: Duration::from_secs(self.timeout_keep_alive),
             drain_timeout: Duration::from_secs(self.drain_timeout_seconds),
             tls: self.ssl_certfile.clone().zip(self.ssl_keyfile.clone()),
+            tls_client_ca: self.ssl_client_ca_file.clone(),
             access_log: self.enable_access_log,
         }
     }
