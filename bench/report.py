@@ -17,7 +17,7 @@ for path in sys.argv[1:]:
     run = path.rsplit("/", 1)[-1].removesuffix(".json")
     for t in r["targets"]:
         lat = t["latency_ms"]
-        errors = sum(t["errors"].values()) if isinstance(t["errors"], dict) else t["errors"]
+        errors = t["errors"]["total"]
         print(f"| {run} | {t['label']} | {conc} | {t['rps']:.0f} | {lat['p50']:.3f} | {lat['p99']:.3f} | {errors} |")
     for c in r.get("comparison", []):
         ratios.append((run, c))

@@ -66,6 +66,8 @@ peer_start() {
       ;;
     mlserver)
       local repo="$run/mlserver-$http"
+      # MLServer loads every model folder it finds: start from an empty repo.
+      rm -rf "$repo"
       mkdir -p "$repo/$name"
       cat >"$repo/$name/model-settings.json" <<JSON
 {"name": "$name", "implementation": "mlserver_sklearn.SKLearnModel",

@@ -66,7 +66,7 @@ $LT -m sklearn-iris -c 1 --input-data "$OUT/iris-v1.json" --json "$OUT/overhead-
 # --- 2. iris against KServe and MLServer ------------------------------------
 joblib_dir=$(mktemp -d)
 "$PEERS_HOME/.venv-kserve/bin/python" bench/peers/train_iris.py "$joblib_dir" >/dev/null
-PEER_CPUS=0 peer_start kserve sklearn-iris "$joblib_dir" 18300 18301
+PEER_CPUS=0 peer_start kserve sklearn-iris "$joblib_dir" 18300 18301 --enable_latency_logging false
 PEER_CPUS=0 peer_start mlserver sklearn-iris "$joblib_dir" 18400 18401
 for c in 1 64; do
   $LT -m sklearn-iris -c "$c" --input-data "$OUT/iris-v1.json" --json "$OUT/iris-c$c.json" \

@@ -61,6 +61,7 @@ fn build_session(model: &str, file: &Path, opts: &SessionOptions) -> Result<(Ses
                 b.with_intra_threads(opts.intra_op_threads)
                     .map_err(Into::into)
             })
+            .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
             .map_err(|e: ort::Error| load_error(model, e))
     };
     let cuda = |id: i32| -> Result<Session> {

@@ -1,8 +1,6 @@
 //! A request and its answer as models and transformers see them, whichever
 //! protocol they came in: V1 JSON as it came, or V2 tensors; plus the
 //! request's context (id, headers, protocol).
-use std::collections::HashMap;
-
 use crate::error::ProtoError;
 use crate::infer::{InferRequest, InferResponse, TensorMetadata};
 use crate::v1::{self, V1Form};
@@ -22,8 +20,9 @@ pub struct RequestContext {
     /// caller sent none).
     pub request_id: String,
     pub protocol: Protocol,
-    /// Request headers (REST) or metadata (gRPC), lower-case names.
-    pub headers: HashMap<String, String>,
+    /// Request headers (REST) or metadata (gRPC), moved from the request
+    /// rather than copied.
+    pub headers: http::HeaderMap,
 }
 
 impl RequestContext {
@@ -31,7 +30,7 @@ impl RequestContext {
         RequestContext {
             request_id: String::new(),
             protocol,
-            headers: HashMap::new(),
+            headers: http::HeaderMap::new(),
         }
     }
 }

@@ -76,16 +76,17 @@ impl DataPlane {
         ctx: &RequestContext,
     ) -> Result<Reply> {
         let name = model.name();
+        let series = metrics::for_model(name);
         let t0 = Instant::now();
         let pre = model.preprocess(payload, ctx).await;
         let t1 = Instant::now();
-        metrics::observe(metrics::PREPROCESS_SECONDS, name, t1 - t0);
+        series.preprocess.record(t1 - t0);
         let reply = model.predict(pre?, ctx).await;
         let t2 = Instant::now();
-        metrics::observe(metrics::PREDICT_SECONDS, name, t2 - t1);
+        series.predict.record(t2 - t1);
         let post = model.postprocess(reply?, ctx).await;
         let t3 = Instant::now();
-        metrics::observe(metrics::POSTPROCESS_SECONDS, name, t3 - t2);
+        series.postprocess.record(t3 - t2);
         if self.latency_logging {
             tracing::info!(
                 target: "infergate::latency",
@@ -110,7 +111,9 @@ impl DataPlane {
         let t0 = Instant::now();
         let pre = model.preprocess(payload, ctx).await?;
         let reply = model.explain(pre, ctx).await;
-        metrics::observe(metrics::EXPLAIN_SECONDS, model.name(), t0.elapsed());
+        metrics::for_model(model.name())
+            .explain
+            .record(t0.elapsed());
         reply
     }
 }

@@ -20,23 +20,11 @@ pub struct GrpcApi {
     pub dataplane: Arc<DataPlane>,
 }
 
-fn context<T>(req: &Request<T>) -> RequestContext {
+/// The request's context; its metadata moves into it.
+fn context(metadata: tonic::metadata::MetadataMap) -> RequestContext {
     let mut ctx = RequestContext::new(Protocol::Grpc);
-    for kv in req.metadata().iter() {
-        if let tonic::metadata::KeyAndValueRef::Ascii(k, v) = kv
-            && let Ok(v) = v.to_str()
-        {
-            ctx.headers.insert(k.as_str().to_string(), v.to_string());
-        }
-    }
-    ctx.request_id = match ctx
-        .headers
-        .get(crate::http::REQUEST_ID)
-        .filter(|id| !id.is_empty())
-    {
-        Some(id) => id.clone(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    ctx.headers = metadata.into_headers();
+    ctx.request_id = crate::http::request_id(&ctx.headers);
     ctx
 }
 
@@ -110,8 +98,8 @@ impl GrpcInferenceService for GrpcApi {
         &self,
         req: Request<ModelInferRequest>,
     ) -> Result<Response<ModelInferResponse>, Status> {
-        let ctx = context(&req);
-        let msg = req.into_inner();
+        let (metadata, _, msg) = req.into_parts();
+        let ctx = context(metadata);
         let model_name = msg.model_name.clone();
         let result = async {
             let model = self

@@ -1,6 +1,7 @@
 //! Prometheus metrics. The histogram names and the `model_name` label are
 //! those of KServe's Python model server, so that existing dashboards work.
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -67,15 +68,54 @@ pub fn render() -> String {
     }
 }
 
-pub fn observe(histogram: &'static str, model: &str, elapsed: Duration) {
-    metrics::histogram!(histogram, "model_name" => model.to_string()).record(elapsed.as_secs_f64());
+/// The per-model series every request touches, registered once: building a
+/// labelled handle on each request would allocate and hash every time.
+pub struct ModelMetrics {
+    pub preprocess: metrics::Histogram,
+    pub predict: metrics::Histogram,
+    pub postprocess: metrics::Histogram,
+    pub explain: metrics::Histogram,
+    pub batch_size: metrics::Histogram,
+    /// Successful requests by protocol ("v1", "v2", "grpc").
+    ok: [(&'static str, &'static str, metrics::Counter); 3],
 }
 
-pub fn observe_batch(model: &str, rows: usize) {
-    metrics::histogram!(BATCH_SIZE, "model_name" => model.to_string()).record(rows as f64);
+static MODELS: OnceLock<RwLock<HashMap<String, Arc<ModelMetrics>>>> = OnceLock::new();
+
+/// The series of `model`, registered on first use.
+pub fn for_model(model: &str) -> Arc<ModelMetrics> {
+    let cache = MODELS.get_or_init(Default::default);
+    if let Some(m) = cache.read().ok().and_then(|c| c.get(model).cloned()) {
+        return m;
+    }
+    // Handles made before the recorder exists would be no-ops for good.
+    prometheus();
+    let label = || model.to_string();
+    let ok = |protocol: &'static str, outcome: &'static str| {
+        let c = metrics::counter!(REQUESTS_TOTAL, "model_name" => label(), "protocol" => protocol, "outcome" => outcome);
+        (protocol, outcome, c)
+    };
+    let m = Arc::new(ModelMetrics {
+        preprocess: metrics::histogram!(PREPROCESS_SECONDS, "model_name" => label()),
+        predict: metrics::histogram!(PREDICT_SECONDS, "model_name" => label()),
+        postprocess: metrics::histogram!(POSTPROCESS_SECONDS, "model_name" => label()),
+        explain: metrics::histogram!(EXPLAIN_SECONDS, "model_name" => label()),
+        batch_size: metrics::histogram!(BATCH_SIZE, "model_name" => label()),
+        ok: [ok("v1", "200"), ok("v2", "200"), ok("grpc", "OK")],
+    });
+    if let Ok(mut c) = cache.write() {
+        c.entry(model.to_string()).or_insert_with(|| m.clone());
+    }
+    m
 }
 
+/// Counts one answered request of `model` under its protocol and outcome
+/// (HTTP status or gRPC code).
 pub fn count_request(model: &str, protocol: &'static str, outcome: &str) {
-    metrics::counter!(REQUESTS_TOTAL, "model_name" => model.to_string(), "protocol" => protocol, "outcome" => outcome.to_string())
-        .increment(1);
+    let m = for_model(model);
+    match m.ok.iter().find(|(p, o, _)| *p == protocol && *o == outcome) {
+        Some((_, _, c)) => c.increment(1),
+        None => metrics::counter!(REQUESTS_TOTAL, "model_name" => model.to_string(), "protocol" => protocol, "outcome" => outcome.to_string())
+            .increment(1),
+    }
 }

@@ -1,7 +1,5 @@
 //! Which request headers travel to the predictor: the request id, trace
 //! context (W3C and b3), authorization, and an allow-list; nothing else.
-use std::collections::HashMap;
-
 /// Always forwarded when present.
 const FORWARDED: [&str; 10] = [
     "x-request-id",
@@ -20,7 +18,7 @@ const FORWARDED: [&str; 10] = [
 /// set (to the id the caller sent or the one generated for it).
 pub fn forwarded<'a>(
     request_id: &'a str,
-    incoming: &'a HashMap<String, String>,
+    incoming: &'a http::HeaderMap,
     allow: &'a [String],
 ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
     std::iter::once(("x-request-id", request_id)).chain(incoming.iter().filter_map(
@@ -28,7 +26,7 @@ pub fn forwarded<'a>(
             let k = k.as_str();
             let wanted = (FORWARDED.contains(&k) && k != "x-request-id")
                 || allow.iter().any(|a| a.eq_ignore_ascii_case(k));
-            wanted.then_some((k, v.as_str()))
+            wanted.then(|| v.to_str().ok().map(|v| (k, v))).flatten()
         },
     ))
 }
@@ -39,7 +37,7 @@ mod tests {
 
     #[test]
     fn only_known_and_allowed_headers_pass() {
-        let incoming: HashMap<String, String> = [
+        let incoming: http::HeaderMap = [
             ("x-request-id", "r1"),
             ("traceparent", "00-abc-def-01"),
             ("authorization", "Bearer t"),
@@ -48,7 +46,12 @@ mod tests {
             ("x-b3-traceid", "b3id"),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| {
+            (
+                http::HeaderName::from_static(k),
+                http::HeaderValue::from_static(v),
+            )
+        })
         .collect();
         let allow = vec!["X-Tenant".to_string()];
         let mut got: Vec<_> = forwarded("r1", &incoming, &allow).collect();

@@ -91,6 +91,9 @@ async fn actor(
     runner: Arc<dyn BatchRunner>,
 ) {
     let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
+    let batch_size = infergate_server::metrics::for_model(&model)
+        .batch_size
+        .clone();
     let mut in_flight = 0usize;
     let mut open = true;
     loop {
@@ -105,10 +108,7 @@ async fn actor(
         let wake = match queue.poll(now) {
             Decision::Dispatch(batch) => {
                 in_flight += 1;
-                infergate_server::metrics::observe_batch(
-                    &model,
-                    batch.iter().map(|p| p.rows).sum(),
-                );
+                batch_size.record(batch.iter().map(|p| p.rows).sum::<usize>() as f64);
                 tokio::spawn(run_batch(batch, runner.clone(), done_tx.clone()));
                 continue;
             }

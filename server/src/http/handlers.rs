@@ -3,7 +3,6 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::request::Parts;
 use hyper::body::Incoming;
 use infergate_proto::OutputFormat;
 use infergate_proto::v1::V1Form;
@@ -28,7 +27,6 @@ impl RestApi {
     pub async fn dispatch(
         &self,
         route: Route<'_>,
-        parts: &Parts,
         body: Incoming,
         ctx: RequestContext,
     ) -> Result<HttpResponse> {
@@ -70,9 +68,9 @@ impl RestApi {
                 dp.registry.unload(name).await?;
                 Ok(body::json(&json!({"name": name, "unload": true})))
             }
-            Route::V1Predict(name) => self.v1(name, false, parts, body, ctx).await,
-            Route::V1Explain(name) => self.v1(name, true, parts, body, ctx).await,
-            Route::V2Infer(name, version) => self.v2_infer(name, version, parts, body, ctx).await,
+            Route::V1Predict(name) => self.v1(name, false, body, ctx).await,
+            Route::V1Explain(name) => self.v1(name, true, body, ctx).await,
+            Route::V2Infer(name, version) => self.v2_infer(name, version, body, ctx).await,
         }
     }
 
@@ -80,12 +78,11 @@ impl RestApi {
         &self,
         name: &str,
         explain: bool,
-        parts: &Parts,
         body: Incoming,
         ctx: RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, None)?;
-        let bytes = read_body(&parts.headers, body, self.max_request_bytes).await?;
+        let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?;
         let form = v1_form(&value).unwrap_or(V1Form::Instances);
@@ -106,12 +103,11 @@ impl RestApi {
         &self,
         name: &str,
         version: Option<&str>,
-        parts: &Parts,
         body: Incoming,
         ctx: RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, version)?;
-        let json_len = match parts.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) {
+        let json_len = match ctx.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) {
             Some(v) => Some(
                 v.to_str()
                     .ok()
@@ -127,8 +123,8 @@ impl RestApi {
         // tritonclient sends JSON bodies with no Content-Type, so a missing
         // one means JSON; a different one is refused.
         if json_len.is_none()
-            && let Some(ct) = parts.headers.get(CONTENT_TYPE)
-            && !body::is_json(&parts.headers)
+            && let Some(ct) = ctx.headers.get(CONTENT_TYPE)
+            && !body::is_json(&ctx.headers)
         {
             return Err(InferError::invalid(format!(
                 "V2 inference requests must be JSON (Content-Type: application/json) or use the binary \
@@ -136,7 +132,7 @@ impl RestApi {
                 ct.to_str().unwrap_or("?")
             )));
         }
-        let bytes = read_body(&parts.headers, body, self.max_request_bytes).await?;
+        let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
         let req = v2::decode_request(&bytes, json_len)?;
         let format = OutputFormat::from_request(&req);
         let (id, requested) = (req.id.clone(), req.outputs.clone());

@@ -26,23 +26,27 @@ use crate::model::{Protocol, RequestContext};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The caller's `x-request-id`, or a new one.
+pub fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
 impl RestApi {
     async fn handle(
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<body::HttpResponse, Infallible> {
         let started = std::time::Instant::now();
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let mut ctx = RequestContext::new(Protocol::V1);
-        for (k, v) in &parts.headers {
-            if let Ok(v) = v.to_str() {
-                ctx.headers.insert(k.as_str().to_string(), v.to_string());
-            }
-        }
-        ctx.request_id = match ctx.headers.get(REQUEST_ID).filter(|id| !id.is_empty()) {
-            Some(id) => id.clone(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
+        ctx.request_id = request_id(&parts.headers);
+        // The headers move into the context (models and the upstream read
+        // them there) instead of being copied.
+        ctx.headers = std::mem::take(&mut parts.headers);
         let request_id = ctx.request_id.clone();
         let route = router::route(&parts.method, parts.uri.path());
         let target = route
@@ -54,7 +58,7 @@ impl RestApi {
                 if matches!(route, router::Route::V2Infer(..)) {
                     ctx.protocol = Protocol::V2Rest;
                 }
-                self.dispatch(route, &parts, body, ctx).await
+                self.dispatch(route, body, ctx).await
             }
             Err(e) => Err(e),
         };
