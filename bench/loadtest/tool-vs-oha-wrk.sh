@@ -5,7 +5,8 @@
 # and the same duration, alternately, in one run. The target runs on one core
 # (taskset -c $TARGET_CPU, one thread), each generator on the other
 # ($LOAD_CPU, one thread). Prints a markdown table of every run and the
-# median ratios. Bounded: ROUNDS x 3 runs of DURATION each, plus builds.
+# median ratios into $OUT/tables.md and docs/benchmarks.md.
+# Bounded: ROUNDS x 3 runs of DURATION each, plus builds.
 #
 #   bench/loadtest/tool-vs-oha-wrk.sh                # ROUNDS=3 DURATION=10 CONNS=64
 #   ROUNDS=1 DURATION=5 CONNS=16 bench/loadtest/tool-vs-oha-wrk.sh
@@ -21,6 +22,7 @@ TARGET_CPU=${TARGET_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OHA_ROOT=${OHA_ROOT:-$ROOT/.cache/oha}
+OUT=${OUT:-$ROOT/bench/out/loadtest}
 WORK=$(mktemp -d)
 MOCK_PID=""
 
@@ -128,7 +130,8 @@ for _ in $(seq "$ROUNDS"); do
   done
 done
 
-echo
+mkdir -p "$OUT"
+{
 echo "| run | generator | req/s | p50 ms | p99 ms | generator CPU % | target CPU % | errors |"
 echo "|---|---|---|---|---|---|---|---|"
 i=0
@@ -150,3 +153,5 @@ for g, v in med.items():
 echo
 echo "load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$(nproc) cpus; $("$OHA" --version 2>/dev/null | head -1); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $("$BIN" --version)"
+} | tee "$OUT/tables.md"
+python3 "$ROOT/bench/update_docs.py" loadtest "$OUT"

@@ -6,6 +6,8 @@
 #   peer_start kserve iris /tmp/iris 18300 18301        # KServe sklearn predictor
 #   peer_start kserve-transformer iris 127.0.0.1:18300 18310 18311   # identity transformer, V1 to the predictor
 #   peer_start mlserver iris /tmp/iris 18400 18401      # MLServer sklearn runtime
+#   peer_start nginx - 127.0.0.1:18300 18500 -           # nginx reverse proxy to an upstream
+#   peer_start haproxy - 127.0.0.1:18300 18510 -         # haproxy reverse proxy to an upstream
 #   peer_stop kserve 18300; peer_stop_all
 #
 # PEER_CPUS pins a peer with taskset (e.g. PEER_CPUS=0); PEER_READY_TIMEOUT
@@ -49,7 +51,9 @@ peer_wait_ready() {
 # peer_start KIND NAME MODEL_DIR|PREDICTOR_HOST HTTP_PORT GRPC_PORT [EXTRA ARGS...]
 #   KIND: kserve (MODEL_DIR holds model.joblib), kserve-transformer (PREDICTOR_HOST
 #   host:port of a V1 predictor; pass --predictor_protocol v2 etc. as extra args),
-#   mlserver (MODEL_DIR holds model.joblib).
+#   mlserver (MODEL_DIR holds model.joblib), nginx and haproxy (a plain HTTP/1.1
+#   reverse proxy, one worker, keep-alive to the upstream host:port; NAME and
+#   GRPC_PORT unused).
 peer_start() {
   local kind=$1 name=$2 src=$3 http=$4 grpc=$5; shift 5
   local run="$PEERS_HOME/run" pid
@@ -78,7 +82,56 @@ JSON
         MLSERVER_METRICS_PORT=${MLSERVER_METRICS_PORT:-$((http + 2))} \
         _peer_spawn "$pidfile" "$log" "$PEERS_HOME/.venv-mlserver/bin/mlserver" start "$repo" "$@" || return 1
       ;;
-    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, mlserver)" >&2; return 2 ;;
+    nginx)
+      local dir="$run/nginx-$http"
+      mkdir -p "$dir"
+      cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
+  upstream predictor { server $src; keepalive 128; }
+  server {
+    listen 127.0.0.1:$http;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://predictor;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+      _peer_spawn "$pidfile" "$log" nginx -p "$dir" -c "$dir/nginx.conf" || return 1
+      ;;
+    haproxy)
+      local dir="$run/haproxy-$http"
+      mkdir -p "$dir"
+      cat >"$dir/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$http
+  default_backend predictor
+backend predictor
+  server p1 $src
+CONF
+      _peer_spawn "$pidfile" "$log" haproxy -db -f "$dir/haproxy.cfg" || return 1
+      ;;
+    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, mlserver, nginx, haproxy)" >&2; return 2 ;;
   esac
   pid=$(cat "$pidfile")
   if ! peer_wait_ready "$http" "$pid" "$log"; then peer_stop "$kind" "$http"; return 1; fi

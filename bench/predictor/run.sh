@@ -11,48 +11,20 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-DURATION=${DURATION:-10s}
-ROUNDS=${ROUNDS:-2}
 OUT=${OUT:-bench/out/predictor}
-mkdir -p "$OUT"
-source scripts/lib.sh
-source bench/peers/lib.sh
-need_apt curl
-
-bash scripts/venv.sh requirements.txt
+source bench/lib.sh
 bash bench/peers/install.sh >&2
-cargo build --release --quiet --bins
-BIN=target/release
-LT="taskset -c 1 $BIN/infergate-loadtest run --no-progress -t 1 -w 1s -d $DURATION --rounds $ROUNDS"
 
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  peer_stop_all
-}
-trap cleanup EXIT
-
-# start_infergate PORT_HTTP PORT_GRPC MODEL_DIR [ARGS...]: one core, one thread.
-start_infergate() {
-  local http=$1 grpc=$2 dir=$3; shift 3
-  TOKIO_WORKER_THREADS=1 taskset -c 0 "$BIN/infergate-predictor" --model_dir "$dir" --bind_address 127.0.0.1 \
-    --http_port "$http" --grpc_port "$grpc" --intra_op_threads 1 --enable_latency_logging false "$@" \
-    >"$OUT/predictor-$http.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/v2/health/ready")" = 200 ] && return 0
-    sleep 0.05
-  done
-  echo "infergate-predictor on $http did not start" >&2; return 1
-}
+# start_infergate PORT_HTTP MODEL_DIR [ARGS...]: infergate-predictor, one core.
+start_infergate() { local http=$1 dir=$2; shift 2; bench_serve "$http" "$BIN/infergate-predictor" --model_dir "$dir" "$@"; }
 
 # --- 4 first, on a quiet machine: start-to-ready and idle RSS -------------
 iris_only=$(mktemp -d); cp -r models/sklearn-iris "$iris_only/"
 t0=$(date +%s%N)
-start_infergate 18200 18201 "$iris_only"
+start_infergate 18200 "$iris_only"
 t1=$(date +%s%N)
 sleep 2
-rss=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[-1]}/status")
+rss=$(bench_rss_kb "${PIDS[-1]}")
 echo "start_to_ready_ms $(( (t1 - t0) / 1000000 ))" | tee "$OUT/startup.txt"
 echo "idle_rss_kb $rss" | tee -a "$OUT/startup.txt"
 
@@ -60,16 +32,23 @@ echo "idle_rss_kb $rss" | tee -a "$OUT/startup.txt"
 cargo bench -q -p infergate-predictor --bench overhead -- --warm-up-time 2 --measurement-time 5 \
   --output-format bencher 2>/dev/null | grep '^test ' | tee "$OUT/overhead-criterion.txt"
 echo '{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}' >"$OUT/iris-v1.json"
-$LT -m sklearn-iris -c 1 --input-data "$OUT/iris-v1.json" --json "$OUT/overhead-c1.json" \
-  v2=v2+http://127.0.0.1:18200 grpc=grpc://127.0.0.1:18201 v1=v1+http://127.0.0.1:18200 >/dev/null
+# The floor: the loadtest mock answers at once (no model, no decoding), on
+# the same core, so its rows are the round trip a server doing nothing costs.
+taskset -c "$SERVER_CPU" "$BIN/infergate-loadtest" mock --threads 1 --http-port 18210 --grpc-port 18211 >"$OUT/mock.log" 2>&1 &
+PIDS+=($!)
+bench_wait_ready 18210
+$LT --rounds $ROUNDS -m sklearn-iris -c 1 --input-data "$OUT/iris-v1.json" --json "$OUT/overhead-c1.json" \
+  v2=v2+http://127.0.0.1:18200 grpc=grpc://127.0.0.1:18201 v1=v1+http://127.0.0.1:18200 \
+  mock-v2=v2+http://127.0.0.1:18210 mock-grpc=grpc://127.0.0.1:18211 >/dev/null
+kill "${PIDS[-1]}"
 
 # --- 2. iris against KServe and MLServer ------------------------------------
 joblib_dir=$(mktemp -d)
 "$PEERS_HOME/.venv-kserve/bin/python" bench/peers/train_iris.py "$joblib_dir" >/dev/null
-PEER_CPUS=0 peer_start kserve sklearn-iris "$joblib_dir" 18300 18301 --enable_latency_logging false
-PEER_CPUS=0 peer_start mlserver sklearn-iris "$joblib_dir" 18400 18401
+PEER_CPUS=$SERVER_CPU peer_start kserve sklearn-iris "$joblib_dir" 18300 18301 --enable_latency_logging false
+PEER_CPUS=$SERVER_CPU peer_start mlserver sklearn-iris "$joblib_dir" 18400 18401
 for c in 1 64; do
-  $LT -m sklearn-iris -c "$c" --input-data "$OUT/iris-v1.json" --json "$OUT/iris-c$c.json" \
+  $LT --rounds $ROUNDS -m sklearn-iris -c "$c" --input-data "$OUT/iris-v1.json" --json "$OUT/iris-c$c.json" --plot "$OUT/plots/iris-c$c" \
     infergate=v1+http://127.0.0.1:18200 kserve=v1+http://127.0.0.1:18300 mlserver=v2+http://127.0.0.1:18400 >/dev/null
 done
 peer_stop_all
@@ -83,11 +62,37 @@ max_batch_size = 64
 [dynamic_batching]
 max_queue_delay_microseconds = 2000
 TOML
-start_infergate 18500 18501 "$batched"
-start_infergate 18510 18511 "$plain"
-$LT -m mlp -c 64 -b 1 --json "$OUT/mlp-c64.json" \
+start_infergate 18500 "$batched"
+start_infergate 18510 "$plain"
+# One round more: the unbatched side is the noisier one on a shared machine.
+$LT --rounds $((ROUNDS + 1)) -m mlp -c 64 -b 1 --json "$OUT/mlp-c64.json" --plot "$OUT/plots/mlp-c64" \
   batching=v2-binary+http://127.0.0.1:18500 no-batching=v2-binary+http://127.0.0.1:18510 >/dev/null
 # The compute time of a full batch: one 64-row request, alone, unbatched.
-$LT -m mlp -c 1 -b 64 --json "$OUT/mlp-batch64-c1.json" v2-binary+http://127.0.0.1:18510 >/dev/null
+$LT --rounds $ROUNDS -m mlp -c 1 -b 64 --json "$OUT/mlp-batch64-c1.json" v2-binary+http://127.0.0.1:18510 >/dev/null
 
-python3 bench/report.py "$OUT"/overhead-c1.json "$OUT"/iris-c1.json "$OUT"/iris-c64.json "$OUT"/mlp-*.json | tee "$OUT/tables.md"
+{
+  echo "| in process (criterion, iris 2x4) | ns per call |"
+  echo "|---|---|"
+  awk '/^test / {gsub(",", "", $5); print "| " $2 " | " $5 " |"}' "$OUT/overhead-criterion.txt"
+  echo
+  python3 bench/report.py "$OUT"/overhead-c1.json "$OUT"/iris-c1.json "$OUT"/iris-c64.json "$OUT"/mlp-*.json
+  echo
+  python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+t = {t["label"]: t for t in json.load(open(f"{out}/mlp-c64.json"))["targets"]}
+b = t["batching"]
+per_round = sorted(x["rps"] / y["rps"] for x, y in zip(b["rounds"], t["no-batching"]["rounds"]))
+print("Batching on / off, req/s per round: " + ", ".join(f"{r:.2f}x" for r in per_round)
+      + f" (median {per_round[len(per_round) // 2]:.2f}x).")
+print()
+full = json.load(open(f"{out}/mlp-batch64-c1.json"))["targets"][0]["latency_ms"]["p50"]
+bound = 2.0 + 2 * full
+print(f"Batching p99 {b['latency_ms']['p99']:.3f} ms against max_queue_delay + 2 x a full batch "
+      f"(2 ms + 2 x {full:.3f} ms = {bound:.3f} ms): {'within' if b['latency_ms']['p99'] <= bound else 'OVER'}.")
+PY
+  echo
+  echo "Start to ready (iris only): $(awk '/start_to_ready_ms/ {print $2}' "$OUT/startup.txt") ms;" \
+    "idle RSS with iris loaded: $(( $(awk '/idle_rss_kb/ {print $2}' "$OUT/startup.txt") / 1024 )) MB."
+} | tee "$OUT/tables.md"
+python3 bench/update_docs.py predictor "$OUT"

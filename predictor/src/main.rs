@@ -4,6 +4,11 @@ use clap::Parser;
 use infergate_predictor::PredictorFlags;
 use infergate_server::cli::{self, ConfigError, ServeFlags};
 
+// Opt-in: no clear gain over glibc malloc, 10 MB more RSS (docs/benchmarks.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// infergate-predictor: serves ONNX models (ONNX Runtime, CPU or CUDA) over
 /// the KServe V1 / V2 REST and gRPC data plane, with dynamic batching.
 ///

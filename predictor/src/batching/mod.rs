@@ -94,11 +94,24 @@ async fn actor(
     let batch_size = infergate_server::metrics::for_model(&model)
         .batch_size
         .clone();
+    let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
+    let admit = |queue: &mut BatchQueue<Item>, p: Pending<Item>| {
+        if let Err(p) = queue.push(p) {
+            let _ = p
+                .item
+                .reply
+                .send(Err(PredictorError::QueueFull(model.clone())));
+        }
+    };
+    // One timer, re-armed only when the deadline moves: a fresh timer per
+    // arriving request was a visible share of the actor's time under load.
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     let mut in_flight = 0usize;
     let mut open = true;
     loop {
         let now = Instant::now();
-        let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
         for expired in queue.take_expired(now) {
             let _ = expired
                 .item
@@ -118,11 +131,19 @@ async fn actor(
         if !open && queue.is_empty() && in_flight == 0 {
             return;
         }
+        if wake != armed {
+            if let Some(t) = wake {
+                timer.as_mut().reset(t);
+            }
+            armed = wake;
+        }
         tokio::select! {
             req = requests.recv(), if open => match req {
                 Some(p) => {
-                    if let Err(p) = queue.push(p) {
-                        let _ = p.item.reply.send(Err(PredictorError::QueueFull(model.clone())));
+                    admit(&mut queue, p);
+                    // Take whatever else has arrived before deciding again.
+                    while let Ok(p) = requests.try_recv() {
+                        admit(&mut queue, p);
                     }
                 }
                 None => open = false,
@@ -131,15 +152,8 @@ async fn actor(
                 in_flight -= 1;
                 queue.worker_done();
             }
-            () = sleep_until(wake) => {}
+            () = &mut timer, if armed.is_some() => armed = None,
         }
-    }
-}
-
-async fn sleep_until(t: Option<Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 
