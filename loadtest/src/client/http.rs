@@ -1,5 +1,6 @@
-//! REST over hyper's connection API: HTTP/1.1 connections owned by one worker
-//! each, HTTP/2 connections shared by several.
+//! REST over hyper's connection API: HTTP/2 connections shared by several
+//! workers, and the one-off GETs (metadata). The HTTP/1.1 request loop is in
+//! `h1.rs`.
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -56,84 +57,12 @@ async fn outcome(ep: &Endpoint, resp: Response<Incoming>) -> hyper::Result<Outco
 
 type H1Driver = Pin<Box<http1::Connection<TokioIo<Stream>, Body>>>;
 
-/// One HTTP/1.1 keep-alive connection, reopened when it breaks.
-pub struct H1Conn {
-    ep: Arc<Endpoint>,
-    live: Option<(http1::SendRequest<Body>, H1Driver)>,
-}
-
 async fn h1_handshake(dialer: &Dialer) -> io::Result<(http1::SendRequest<Body>, H1Driver)> {
     let stream = dialer.connect().await?;
     let (send, conn) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(io::Error::other)?;
     Ok((send, Box::pin(conn)))
-}
-
-enum Attempt {
-    Done(Outcome),
-    /// The connection closed before the request went out (an idle keep-alive
-    /// connection the server dropped): safe to retry on a new one.
-    NotSent,
-    Failed,
-}
-
-impl H1Conn {
-    pub async fn open(ep: Arc<Endpoint>) -> io::Result<Self> {
-        let live = Some(h1_handshake(&ep.dialer).await?);
-        Ok(H1Conn { ep, live })
-    }
-
-    /// Drops the connection: a request abandoned mid-exchange leaves it unusable.
-    pub fn abandon(&mut self) {
-        self.live = None;
-    }
-
-    pub async fn call(&mut self) -> Outcome {
-        for _ in 0..2 {
-            if self.live.is_none() {
-                match h1_handshake(&self.ep.dialer).await {
-                    Ok(l) => self.live = Some(l),
-                    Err(_) => return Outcome::Connect,
-                }
-            }
-            match self.attempt().await {
-                Attempt::Done(o) => return o,
-                Attempt::NotSent => self.live = None,
-                Attempt::Failed => {
-                    self.live = None;
-                    return Outcome::Io;
-                }
-            }
-        }
-        Outcome::Io
-    }
-
-    async fn attempt(&mut self) -> Attempt {
-        let Some((send, conn)) = self.live.as_mut() else {
-            return Attempt::NotSent;
-        };
-        let mut sent = false;
-        let ep = &*self.ep;
-        let exchange = async {
-            send.ready().await?;
-            sent = true;
-            let resp = send.send_request(request(ep)).await?;
-            outcome(ep, resp).await
-        };
-        // The connection is polled here, in the worker's task, rather than in
-        // a task of its own: no cross-task wake-up per request.
-        let result = tokio::select! {
-            biased;
-            r = exchange => r.ok(),
-            _ = conn => None,
-        };
-        match result {
-            Some(o) => Attempt::Done(o),
-            None if !sent => Attempt::NotSent,
-            None => Attempt::Failed,
-        }
-    }
 }
 
 /// One HTTP/2 connection shared by several workers, reopened when it breaks.

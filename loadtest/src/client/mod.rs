@@ -2,6 +2,7 @@
 //! keep-alive connection per worker, driven in the worker's own task. HTTP/2
 //! and gRPC: a few multiplexed connections shared by the workers.
 mod grpc;
+mod h1;
 mod http;
 mod stream;
 pub mod timeout;
@@ -146,7 +147,7 @@ impl Endpoint {
 
 /// One worker's way to send the request.
 pub enum Conn {
-    H1(http::H1Conn),
+    H1(h1::H1Conn),
     H2(http::H2Conn),
     Grpc(grpc::GrpcConn),
 }
@@ -207,7 +208,7 @@ pub async fn connect(ep: &Arc<Endpoint>, workers: usize, shared: usize) -> Resul
         (_, HttpVersion::H1) => {
             for _ in 0..workers {
                 conns.push(Conn::H1(
-                    http::H1Conn::open(ep.clone())
+                    h1::H1Conn::open(ep.clone())
                         .await
                         .map_err(|e| unreachable(e.to_string()))?,
                 ));

@@ -1,0 +1,301 @@
+//! HTTP/1.1 keep-alive by hand, the generator's hot path: the request is
+//! encoded once per target, written with one call, and each answer parsed in
+//! place with httparse. hyper's client spent noticeably more CPU per request
+//! than wrk does (docs/benchmarks.md), and a generator's ceiling is its
+//! per-request cost.
+use std::io;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Endpoint, Stream, validate};
+use crate::outcome::Outcome;
+
+const MAX_HEADERS: usize = 64;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The request bytes: request line, the endpoint's headers, length, body.
+pub fn encode_request(ep: &Endpoint) -> Bytes {
+    let mut out = Vec::with_capacity(256 + ep.body.len());
+    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(ep.uri.path().as_bytes());
+    if let Some(q) = ep.uri.query() {
+        out.push(b'?');
+        out.extend_from_slice(q.as_bytes());
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in &ep.headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", ep.body.len()).as_bytes());
+    out.extend_from_slice(&ep.body);
+    out.into()
+}
+
+/// What one answer's head says about its body.
+struct Head {
+    status: u16,
+    len: usize,
+    body: BodyLength,
+    close: bool,
+    json_len: Option<usize>,
+}
+
+enum BodyLength {
+    Known(usize),
+    Chunked,
+    /// Until the server closes (no length, no chunking).
+    UntilClose,
+}
+
+fn parse_head(buf: &[u8]) -> io::Result<Option<Head>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(buf).map_err(io::Error::other)? {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let status = resp.code.unwrap_or(0);
+    let mut body = BodyLength::UntilClose;
+    let mut close = resp.version == Some(0);
+    let mut json_len = None;
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = value
+                .parse()
+                .map_err(|_| io::Error::other("bad content-length"))?;
+            body = BodyLength::Known(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if value.to_ascii_lowercase().ends_with("chunked") {
+                body = BodyLength::Chunked;
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        } else if h
+            .name
+            .eq_ignore_ascii_case(infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH)
+        {
+            json_len = value.parse().ok();
+        }
+    }
+    if status == 204 || status == 304 || (100..200).contains(&status) {
+        body = BodyLength::Known(0);
+    }
+    let close = close || matches!(body, BodyLength::UntilClose);
+    Ok(Some(Head {
+        status,
+        len,
+        body,
+        close,
+        json_len,
+    }))
+}
+
+enum Attempt {
+    Done(Outcome),
+    /// The connection was closed before any of the answer came (an idle
+    /// keep-alive connection the server dropped): retried on a new one.
+    NotSent,
+    Failed,
+}
+
+/// One HTTP/1.1 keep-alive connection, reopened when it breaks.
+pub struct H1Conn {
+    ep: Arc<Endpoint>,
+    request: Bytes,
+    stream: Option<Stream>,
+    /// Requests answered on the current connection.
+    served: u64,
+    buf: BytesMut,
+}
+
+impl H1Conn {
+    pub async fn open(ep: Arc<Endpoint>) -> io::Result<Self> {
+        let stream = Some(ep.dialer.connect().await?);
+        Ok(H1Conn {
+            request: encode_request(&ep),
+            ep,
+            stream,
+            served: 0,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+        })
+    }
+
+    /// Drops the connection: a request abandoned mid-exchange leaves it unusable.
+    pub fn abandon(&mut self) {
+        self.stream = None;
+    }
+
+    pub async fn call(&mut self) -> Outcome {
+        for _ in 0..2 {
+            if self.stream.is_none() {
+                match self.ep.dialer.connect().await {
+                    Ok(s) => {
+                        self.stream = Some(s);
+                        self.served = 0;
+                    }
+                    Err(_) => return Outcome::Connect,
+                }
+            }
+            match self.attempt().await {
+                Attempt::Done(o) => return o,
+                Attempt::NotSent => self.stream = None,
+                Attempt::Failed => {
+                    self.stream = None;
+                    return Outcome::Io;
+                }
+            }
+        }
+        Outcome::Io
+    }
+
+    async fn attempt(&mut self) -> Attempt {
+        let reused = self.served > 0;
+        let Some(stream) = self.stream.as_mut() else {
+            return Attempt::NotSent;
+        };
+        self.buf.clear();
+        if stream.write_all(&self.request).await.is_err() {
+            return if reused {
+                Attempt::NotSent
+            } else {
+                Attempt::Failed
+            };
+        }
+        let head = loop {
+            match parse_head(&self.buf) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {}
+                Err(_) => return Attempt::Failed,
+            }
+            match read_more(stream, &mut self.buf).await {
+                Ok(0) if self.buf.is_empty() && reused => return Attempt::NotSent,
+                Ok(0) | Err(_) => return Attempt::Failed,
+                Ok(_) => {}
+            }
+        };
+        self.buf.advance(head.len);
+        let body = match read_body(stream, &mut self.buf, &head.body).await {
+            Ok(b) => b,
+            Err(_) => return Attempt::Failed,
+        };
+        if head.close {
+            self.stream = None;
+        } else {
+            self.served += 1;
+        }
+        Attempt::Done(self.judge(&head, &body))
+    }
+
+    fn judge(&self, head: &Head, body: &[u8]) -> Outcome {
+        if !(200..300).contains(&head.status) {
+            Outcome::Http(head.status)
+        } else if self.ep.validate && !validate::http(self.ep.protocol, body, head.json_len) {
+            Outcome::Invalid
+        } else {
+            Outcome::Ok
+        }
+    }
+}
+
+async fn read_more(stream: &mut Stream, buf: &mut BytesMut) -> io::Result<usize> {
+    buf.reserve(READ_CHUNK);
+    stream.read_buf(buf).await
+}
+
+/// Reads the body that follows the head (already taken off `buf`).
+async fn read_body(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    len: &BodyLength,
+) -> io::Result<BytesMut> {
+    match len {
+        BodyLength::Known(n) => {
+            while buf.len() < *n {
+                if read_more(stream, buf).await? == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            Ok(buf.split_to(*n))
+        }
+        BodyLength::UntilClose => {
+            while read_more(stream, buf).await? > 0 {}
+            Ok(buf.split())
+        }
+        BodyLength::Chunked => {
+            let mut body = BytesMut::new();
+            loop {
+                let line_end = loop {
+                    if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+                        break i;
+                    }
+                    if read_more(stream, buf).await? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                };
+                let size_text = std::str::from_utf8(&buf[..line_end]).unwrap_or("");
+                let size_text = size_text.split(';').next().unwrap_or("").trim();
+                let size = usize::from_str_radix(size_text, 16)
+                    .map_err(|_| io::Error::other("bad chunk size"))?;
+                // The chunk, then its CRLF (after the last, empty chunk: the
+                // trailer's final CRLF; trailers are not expected).
+                let need = line_end + 2 + size + 2;
+                while buf.len() < need {
+                    if read_more(stream, buf).await? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                buf.advance(line_end + 2);
+                body.extend_from_slice(&buf.split_to(size));
+                buf.advance(2);
+                if size == 0 {
+                    return Ok(body);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_give_status_length_and_connection() {
+        let h = parse_head(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.status, h.close), (200, false));
+        assert!(matches!(h.body, BodyLength::Known(5)));
+        assert_eq!(
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"[h.len..],
+            b"hello"
+        );
+
+        let h = parse_head(
+            b"HTTP/1.1 503 X\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((h.status, h.close), (503, true));
+        assert!(matches!(h.body, BodyLength::Chunked));
+
+        assert!(
+            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            parse_head(b"HTTP/1.0 200 OK\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .close
+        );
+        assert!(parse_head(b"garbage\r\n\r\n").is_err());
+    }
+}
