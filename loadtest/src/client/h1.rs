@@ -263,7 +263,89 @@ async fn read_body(
 
 #[cfg(test)]
 mod tests {
+    use tokio::net::TcpListener;
+
+    use super::super::{Dialer, HttpVersion};
     use super::*;
+    use crate::target::Protocol;
+
+    /// A server that answers each request on one connection with the next
+    /// of `answers`, then closes.
+    async fn server(answers: Vec<&'static [u8]>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            for answer in answers {
+                // Each request is a head and a 2-byte body.
+                loop {
+                    let mut chunk = [0u8; 1024];
+                    let n = s.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n")
+                        && buf.len() >= i + 4 + 2
+                    {
+                        buf.drain(..i + 4 + 2);
+                        break;
+                    }
+                }
+                s.write_all(answer).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    fn endpoint(addr: String) -> Arc<Endpoint> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, addr.parse().unwrap());
+        Arc::new(Endpoint {
+            dialer: Dialer::new(addr, None),
+            protocol: Protocol::V2,
+            http: HttpVersion::H1,
+            uri: "/v2/models/m/infer".parse().unwrap(),
+            headers,
+            body: Bytes::from_static(b"{}"),
+            validate: false,
+        })
+    }
+
+    #[test]
+    fn the_request_is_encoded_once_with_its_length() {
+        let ep = endpoint("127.0.0.1:1".into());
+        assert_eq!(
+            &encode_request(&ep)[..],
+            b"POST /v2/models/m/infer HTTP/1.1\r\nhost: 127.0.0.1:1\r\ncontent-length: 2\r\n\r\n{}"
+        );
+    }
+
+    #[tokio::test]
+    async fn lengths_chunks_and_close_delimited_answers_are_read_whole() {
+        let addr = server(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            b"HTTP/1.1 429 Too Many\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 503 Unavailable\r\nconnection: close\r\n\r\nbusy",
+        ])
+        .await;
+        let mut conn = H1Conn::open(endpoint(addr)).await.unwrap();
+        assert_eq!(conn.call().await, Outcome::Ok);
+        assert_eq!(conn.call().await, Outcome::Ok);
+        assert_eq!(conn.call().await, Outcome::Http(429));
+        assert_eq!(conn.served, 3, "one connection for all keep-alive answers");
+        assert_eq!(conn.call().await, Outcome::Http(503));
+        assert!(
+            conn.stream.is_none(),
+            "a close-delimited answer ends the connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_is_an_io_error() {
+        let addr = server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"]).await;
+        let mut conn = H1Conn::open(endpoint(addr)).await.unwrap();
+        assert_eq!(conn.call().await, Outcome::Io);
+    }
 
     #[test]
     fn heads_give_status_length_and_connection() {
