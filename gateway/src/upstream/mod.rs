@@ -25,7 +25,7 @@ use tonic::transport::Channel;
 
 pub use error::UpstreamError;
 use health::Health;
-use rest::{RestClient, error_message};
+use rest::RestClient;
 use retry::RetryPolicy;
 
 use crate::config::{PredictorProtocol, UpstreamFlags};
@@ -221,13 +221,8 @@ impl Upstream {
                         &[],
                         Bytes::new(),
                     )
-                    .await?;
-                if a.status != 200 {
-                    return Err(UpstreamError::Status {
-                        status: a.status,
-                        message: error_message(&a.body),
-                    });
-                }
+                    .await?
+                    .ok()?;
                 serde_json::from_slice(&a.body)
                     .map_err(|e| UpstreamError::BadAnswer(format!("model metadata: {e}")))?
             }
@@ -335,17 +330,10 @@ impl Upstream {
                         extra,
                         body.clone(),
                     )
-                    .await?;
-                if a.status != 200 {
-                    return Err(UpstreamError::Status {
-                        status: a.status,
-                        message: error_message(&a.body),
-                    });
-                }
+                    .await?
+                    .ok()?;
                 if self.settings.protocol == PredictorProtocol::V1 {
-                    return serde_json::from_slice(&a.body)
-                        .map(Reply::V1)
-                        .map_err(|e| UpstreamError::BadAnswer(format!("not JSON: {e}")));
+                    return v1_reply(&a.body);
                 }
                 let json_len = a
                     .headers
@@ -434,19 +422,19 @@ impl Upstream {
                     &[],
                     body.clone(),
                 )
-                .await?;
-            if a.status != 200 {
-                return Err(UpstreamError::Status {
-                    status: a.status,
-                    message: error_message(&a.body),
-                });
-            }
-            serde_json::from_slice(&a.body)
-                .map(Reply::V1)
-                .map_err(|e| UpstreamError::BadAnswer(format!("not JSON: {e}")))
+                .await?
+                .ok()?;
+            v1_reply(&a.body)
         });
         tokio::time::timeout(self.settings.timeout, call)
             .await
             .unwrap_or(Err(UpstreamError::Timeout(self.settings.timeout)))
     }
+}
+
+/// A V1 answer body (any JSON; V1 has no schema to check against).
+fn v1_reply(body: &[u8]) -> Result<Reply, UpstreamError> {
+    serde_json::from_slice(body)
+        .map(Reply::V1)
+        .map_err(|e| UpstreamError::BadAnswer(format!("not JSON: {e}")))
 }

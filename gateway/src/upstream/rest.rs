@@ -30,6 +30,21 @@ pub struct RestAnswer {
     pub body: Bytes,
 }
 
+impl RestAnswer {
+    /// The answer if it is a 200; any other status becomes the predictor's
+    /// error, with the message of its body, to be passed on with that status.
+    pub fn ok(self) -> Result<Self, UpstreamError> {
+        if self.status == 200 {
+            Ok(self)
+        } else {
+            Err(UpstreamError::Status {
+                status: self.status,
+                message: error_message(&self.body),
+            })
+        }
+    }
+}
+
 impl RestClient {
     pub fn new(s: &UpstreamSettings) -> Result<Self, UpstreamError> {
         let mut http = HttpConnector::new();
