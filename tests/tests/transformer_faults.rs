@@ -201,44 +201,26 @@ async fn tls_to_the_predictor_with_ca_mtls_and_server_name() {
         &pki.path("client.key"),
     ];
     let name = ["--predictor_tls_server_name", "predictor.internal"];
+    let transformer = [
+        "--model_name",
+        "echo",
+        "--predictor_host",
+        &host,
+        "--predictor_protocol",
+        "v2",
+    ];
+    // A transformer in front of the predictor with these TLS flag groups.
+    let start =
+        |groups: &[&[&str]]| Server::infergate(&[&transformer[..], &groups.concat()].concat());
 
-    let ok = Server::infergate(
-        &[
-            &[
-                "--model_name",
-                "echo",
-                "--predictor_host",
-                &host,
-                "--predictor_protocol",
-                "v2",
-            ][..],
-            &tls,
-            &mtls,
-            &name,
-        ]
-        .concat(),
-    );
+    let ok = start(&[&tls, &mtls, &name]);
     let r = Http::default()
         .post_json(&ok.url("/v2/models/echo/infer"), &body())
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
 
     // The certificate names predictor.internal, not 127.0.0.1.
-    let no_name = Server::infergate(
-        &[
-            &[
-                "--model_name",
-                "echo",
-                "--predictor_host",
-                &host,
-                "--predictor_protocol",
-                "v2",
-            ][..],
-            &tls,
-            &mtls,
-        ]
-        .concat(),
-    );
+    let no_name = start(&[&tls, &mtls]);
     let r = Http::default()
         .post_json(&no_name.url("/v2/models/echo/infer"), &body())
         .await;
@@ -250,18 +232,12 @@ async fn tls_to_the_predictor_with_ca_mtls_and_server_name() {
     );
 
     // Trusting another CA (the system roots) fails clearly, and is not retried.
-    let wrong_ca = Server::infergate(&[
-        "--model_name",
-        "echo",
-        "--predictor_host",
-        &host,
-        "--predictor_protocol",
-        "v2",
+    let wrong_ca = start(&[&[
         "--predictor_use_ssl",
         "true",
         "--predictor_request_retries",
         "3",
-    ]);
+    ]]);
     let started = Instant::now();
     let r = Http::default()
         .post_json(&wrong_ca.url("/v2/models/echo/infer"), &body())
@@ -275,21 +251,7 @@ async fn tls_to_the_predictor_with_ca_mtls_and_server_name() {
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // Without a client certificate the predictor refuses the handshake.
-    let no_cert = Server::infergate(
-        &[
-            &[
-                "--model_name",
-                "echo",
-                "--predictor_host",
-                &host,
-                "--predictor_protocol",
-                "v2",
-            ][..],
-            &tls,
-            &name,
-        ]
-        .concat(),
-    );
+    let no_cert = start(&[&tls, &name]);
     let r = Http::default()
         .post_json(&no_cert.url("/v2/models/echo/infer"), &body())
         .await;
