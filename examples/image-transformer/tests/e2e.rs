@@ -5,142 +5,38 @@
 //! Needs the `infergate` binary in the same target directory: run
 //! `cargo build -p infergate-gateway --bin infergate` (or `cargo build --bins`)
 //! first.
-use std::io::{BufRead, BufReader, Cursor};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use image::{ImageFormat, Rgb, RgbImage};
 use infergate_example_image_transformer::ImageTransformer;
 use infergate_proto::{Payload, Protocol, RequestContext, TensorData};
+use infergate_tests::{Http, Server};
 use infergate_transformer::Transformer;
 use serde_json::{Value, json};
 
 const SIZE: usize = 8;
 
-/// A workspace binary beside this test's executable (target/<profile>/).
-fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p infergate-gateway --bin infergate` \
-         (or `cargo build --bins`) with the same target directory first",
-        path.display()
-    );
-    path
-}
-
-/// A server process on free loopback ports, killed when dropped.
-struct Server {
-    child: Child,
-    http: SocketAddr,
-}
-
-impl Server {
-    fn start(bin: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
-        let name = bin.file_name().and_then(|n| n.to_str()).unwrap_or("server");
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("{name}-{}.log", std::process::id()));
-        let mut child = Command::new(bin)
-            .args([
-                "--bind_address",
-                "127.0.0.1",
-                "--http_port",
-                "0",
-                "--grpc_port",
-                "0",
-            ])
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(line) = lines
-                .by_ref()
-                .map_while(Result::ok)
-                .find(|l| l.contains(" listening "))
-            {
-                let _ = tx.send(line);
-            }
-            for _ in lines {} // keep draining so the child never blocks on a full pipe
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{name} did not start; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
-        let http = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http="))
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no http= address in {line:?}"));
-        Server { child, http }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn send(
-    addr: SocketAddr,
+    s: &Server,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = client
-        .request(req.body(Full::new(Bytes::from(body))).unwrap())
-        .await
-        .expect("HTTP request");
-    let status = resp.status();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    let json = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)));
-    (status, json)
+    let r = Http::default()
+        .send(method, &s.url(path), headers, body)
+        .await;
+    (r.status, r.json())
 }
 
-async fn post_json(addr: SocketAddr, path: &str, body: Value) -> (StatusCode, Value) {
-    send(
-        addr,
-        Method::POST,
-        path,
-        &[("content-type", "application/json")],
-        body.to_string().into_bytes(),
-    )
-    .await
+async fn post_json(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = Http::default().post_json(&s.url(path), &body).await;
+    (r.status, r.json())
 }
 
 /// Numbers of a (nested) JSON array, flattened.
@@ -180,14 +76,10 @@ async fn expected(images: &[&[u8]]) -> Vec<f32> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn images_become_nchw_tensors_through_the_binary() {
-    let predictor = Server::start(
-        &workspace_bin("infergate"),
-        &["--builtin_models", "echo", "--model_name", "echo"],
-        &[],
-    );
+    let predictor = Server::infergate(&["--builtin_models", "echo", "--model_name", "echo"]);
     let upstream = predictor.http.to_string();
     let transformer = Server::start(
-        Path::new(env!("CARGO_BIN_EXE_image-transformer")),
+        &PathBuf::from(env!("CARGO_BIN_EXE_image-transformer")),
         &[
             "--model_name",
             "echo",
@@ -198,7 +90,7 @@ async fn images_become_nchw_tensors_through_the_binary() {
         ],
         &[("IMAGE_SIZE", "8")],
     );
-    let addr = transformer.http;
+    let addr = &transformer;
 
     // Left half red, right half blue; 2x2 scaled up to 8x8.
     let img = RgbImage::from_fn(2, 2, |x, _| {
