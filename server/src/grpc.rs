@@ -115,9 +115,9 @@ impl GrpcInferenceService for GrpcApi {
             Ok::<_, InferError>(grpc::response_to_grpc(&resp, decoded.raw_inputs)?)
         }
         .await;
-        let outcome = match &result {
-            Ok(_) => "OK".to_string(),
-            Err(e) => format!("{:?}", e.class().grpc_code()),
+        let outcome: std::borrow::Cow<str> = match &result {
+            Ok(_) => "OK".into(),
+            Err(e) => format!("{:?}", e.class().grpc_code()).into(),
         };
         metrics::count_request(&model_name, "grpc", &outcome);
         result.map(Response::new).map_err(|e| e.to_status())

@@ -73,7 +73,7 @@ impl RestApi {
         }
         let status = resp.status().as_u16();
         if let Some((model, protocol)) = target {
-            crate::metrics::count_request(model, protocol, status.to_string().as_str());
+            crate::metrics::count_request(model, protocol, resp.status().as_str());
         }
         if self.access_log {
             tracing::info!(
