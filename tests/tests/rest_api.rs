@@ -510,6 +510,12 @@ async fn request_ids_metrics_and_latency_log() {
             "{metrics}"
         );
     }
+    assert!(
+        metrics.contains(
+            "infergate_requests_total{model_name=\"simple\",protocol=\"v2\",outcome=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
     let logs = s.logs();
     assert!(
         logs.contains("request latency") && logs.contains("trace-123"),
