@@ -38,6 +38,19 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Loopback only, ports chosen by the OS (the server prints them).
+const LOOPBACK_FREE_PORTS: [&str; 6] = [
+    "--bind_address",
+    "127.0.0.1",
+    "--http_port",
+    "0",
+    "--grpc_port",
+    "0",
+];
+
+/// The README's seed request: two iris rows, answered `{"predictions":[1,1]}`.
+pub const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
+
 /// A scratch directory for one test, under target/.
 pub fn scratch_dir(test: &str) -> PathBuf {
     let dir = workspace_root()
@@ -66,14 +79,7 @@ impl Server {
     /// Starts `binary` with `args` plus loopback/port-0 flags and `envs`, and
     /// waits for its "listening" line.
     pub fn start(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Server {
-        let mut all = vec![
-            "--bind_address",
-            "127.0.0.1",
-            "--http_port",
-            "0",
-            "--grpc_port",
-            "0",
-        ];
+        let mut all = LOOPBACK_FREE_PORTS.to_vec();
         all.extend_from_slice(args);
         Server::spawn(binary, &all, envs)
     }
@@ -270,6 +276,17 @@ impl Http {
         self.send(Method::GET, url, &[], Bytes::new()).await
     }
 
+    /// The README's seed request (two iris rows, V1) to `model` on `s`.
+    pub async fn predict_seed(&self, s: &Server, model: &str) -> Reply {
+        self.send(
+            Method::POST,
+            &s.url(&format!("/v1/models/{model}:predict")),
+            &[("content-type", "application/json")],
+            SEED,
+        )
+        .await
+    }
+
     pub async fn post_json(&self, url: &str, body: &serde_json::Value) -> Reply {
         self.send(
             Method::POST,
@@ -343,15 +360,7 @@ pub fn make_test_models(dir: &std::path::Path) -> Option<()> {
 /// whether it succeeded and its stderr.
 pub fn run_to_exit(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = Command::new(binary);
-    cmd.args([
-        "--bind_address",
-        "127.0.0.1",
-        "--http_port",
-        "0",
-        "--grpc_port",
-        "0",
-    ])
-    .args(args);
+    cmd.args(LOOPBACK_FREE_PORTS).args(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }

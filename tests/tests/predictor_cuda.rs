@@ -2,10 +2,7 @@
 //! fallback with `auto`. The GPU test runs where an NVIDIA GPU and the
 //! onnxruntime-gpu library are present (scripts/gpu-check.sh sets that up on
 //! a lent GPU machine) and says why it skips elsewhere.
-use http::Method;
 use infergate_tests::{Http, Server, bin, example_models, run_to_exit};
-
-const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
 
 /// The onnxruntime-gpu library to test with, or why there is none.
 fn gpu_library() -> Result<String, String> {
@@ -60,14 +57,7 @@ async fn auto_falls_back_to_cpu_and_says_so() {
         "--device",
         "auto",
     ]);
-    let r = Http::default()
-        .send(
-            Method::POST,
-            &s.url("/v1/models/sklearn-iris:predict"),
-            &[("content-type", "application/json")],
-            SEED,
-        )
-        .await;
+    let r = Http::default().predict_seed(&s, "sklearn-iris").await;
     assert_eq!(r.text(), r#"{"predictions":[1,1]}"#);
     assert!(
         s.logs().contains("--device auto") && s.logs().contains("running on CPU"),
@@ -93,20 +83,10 @@ async fn cuda_serves_the_same_answers_as_cpu() {
     );
     let cpu = Server::infergate(&["--model_dir", models.to_str().unwrap()]);
     let h = Http::default();
-    let seed = |s: &Server| {
-        let (h, url) = (h.clone(), s.url("/v1/models/sklearn-iris:predict"));
-        async move {
-            h.send(
-                Method::POST,
-                &url,
-                &[("content-type", "application/json")],
-                SEED,
-            )
-            .await
-            .text()
-        }
-    };
-    assert_eq!(seed(&gpu).await, r#"{"predictions":[1,1]}"#);
+    assert_eq!(
+        h.predict_seed(&gpu, "sklearn-iris").await.text(),
+        r#"{"predictions":[1,1]}"#
+    );
     let body = serde_json::json!({"inputs": [{"name": "input", "shape": [4, 256], "datatype": "FP32",
         "data": (0..1024).map(|i| (i % 13) as f32 / 13.0).collect::<Vec<_>>()}]});
     let a = h

@@ -5,17 +5,8 @@ use http::Method;
 use infergate_tests::{Http, Server, bin, copy_dir, example_models, run_to_exit, scratch_dir};
 use serde_json::json;
 
-const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
-
 async fn predict(h: &Http, s: &Server, model: &str) -> (u16, String) {
-    let r = h
-        .send(
-            Method::POST,
-            &s.url(&format!("/v1/models/{model}:predict")),
-            &[("content-type", "application/json")],
-            SEED,
-        )
-        .await;
+    let r = h.predict_seed(s, model).await;
     (r.status.as_u16(), r.text())
 }
 

@@ -11,20 +11,11 @@ fn models_arg() -> String {
     example_models().to_string_lossy().into_owned()
 }
 
-const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
-
 #[tokio::test]
 async fn the_seed_request_answers_like_scikit_learn() {
     for binary in ["infergate", "infergate-predictor"] {
         let s = Server::start(&bin(binary), &["--model_dir", &models_arg()], &[]);
-        let r = Http::default()
-            .send(
-                http::Method::POST,
-                &s.url("/v1/models/sklearn-iris:predict"),
-                &[("content-type", "application/json")],
-                SEED,
-            )
-            .await;
+        let r = Http::default().predict_seed(&s, "sklearn-iris").await;
         assert_eq!(r.status, 200, "{binary}: {}", r.text());
         assert_eq!(r.text(), r#"{"predictions":[1,1]}"#, "{binary}");
     }

@@ -3,21 +3,10 @@
 //! to escape the model directory.
 use std::process::Command;
 
-use http::Method;
 use infergate_tests::{Http, PyFixture, Server, bin, example_models, run_to_exit, scratch_dir};
 
-const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
-
 async fn seed_answer(s: &Server, model: &str) -> String {
-    Http::default()
-        .send(
-            Method::POST,
-            &s.url(&format!("/v1/models/{model}:predict")),
-            &[("content-type", "application/json")],
-            SEED,
-        )
-        .await
-        .text()
+    Http::default().predict_seed(s, model).await.text()
 }
 
 fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {

@@ -9,8 +9,6 @@ use infergate_proto::{InferRequest, Tensor, TensorData};
 use infergate_tests::{Http, KservePredictor, PyFixture, Server, bin, example_models, scratch_dir};
 use serde_json::{Value, json};
 
-const SEED: &str = r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#;
-
 fn transformer(host: &str, protocol: &str, extra: &[&str]) -> Server {
     let mut args = vec![
         "--model_name",
@@ -25,14 +23,7 @@ fn transformer(host: &str, protocol: &str, extra: &[&str]) -> Server {
 }
 
 async fn seed(s: &Server) -> (u16, String) {
-    let r = Http::default()
-        .send(
-            Method::POST,
-            &s.url("/v1/models/sklearn-iris:predict"),
-            &[("content-type", "application/json")],
-            SEED,
-        )
-        .await;
+    let r = Http::default().predict_seed(s, "sklearn-iris").await;
     (r.status.as_u16(), r.text())
 }
 
