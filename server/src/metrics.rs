@@ -110,9 +110,16 @@ pub fn for_model(model: &str) -> Arc<ModelMetrics> {
 }
 
 /// Counts one answered request of `model` under its protocol and outcome
-/// (HTTP status or gRPC code).
+/// (HTTP status or gRPC code). Only models the server has registered are
+/// counted: a series per name a client made up would let anyone grow the
+/// metrics page (and the memory behind it) without bound.
 pub fn count_request(model: &str, protocol: &'static str, outcome: &str) {
-    let m = for_model(model);
+    let Some(m) = MODELS
+        .get()
+        .and_then(|c| c.read().ok().and_then(|c| c.get(model).cloned()))
+    else {
+        return;
+    };
     match m.ok.iter().find(|(p, o, _)| *p == protocol && *o == outcome) {
         Some((_, _, c)) => c.increment(1),
         None => metrics::counter!(REQUESTS_TOTAL, "model_name" => model.to_string(), "protocol" => protocol, "outcome" => outcome.to_string())

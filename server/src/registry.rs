@@ -65,6 +65,8 @@ impl ModelRegistry {
     /// Serves `model`, already loaded, under its name; returns the model it
     /// replaces, if any.
     pub fn register(&self, model: Arc<dyn Model>) -> Option<Arc<dyn Model>> {
+        // Its metric series exist from now on (and are counted into).
+        crate::metrics::for_model(model.name());
         self.write().insert(model.name().to_string(), model)
     }
 

@@ -493,7 +493,16 @@ async fn request_ids_metrics_and_latency_log() {
         "a UUID is generated"
     );
 
+    // Names no model has get no series (else any client could grow the page).
+    let unknown = h
+        .post_json(
+            &s.url("/v2/models/made-up-name/infer"),
+            &simple_request("1"),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let metrics = h.get(&s.url("/metrics")).await.text();
+    assert!(!metrics.contains("made-up-name"), "{metrics}");
     for name in [
         "request_preprocess_seconds",
         "request_predict_seconds",
