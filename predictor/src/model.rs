@@ -72,6 +72,19 @@ impl OnnxModel {
     /// declared names, datatypes and shapes.
     fn graph_inputs(&self, mut req: InferRequest) -> Result<Vec<Tensor>> {
         let declared = &self.metadata.inputs;
+        // The common case, inputs already in the graph's order, keeps its vector.
+        if req.inputs.len() == declared.len()
+            && req
+                .inputs
+                .iter()
+                .zip(declared)
+                .all(|(t, d)| t.name == d.name)
+        {
+            for (t, d) in req.inputs.iter().zip(declared) {
+                check_input(t, d)?;
+            }
+            return Ok(req.inputs);
+        }
         if let Some(extra) = req
             .inputs
             .iter()

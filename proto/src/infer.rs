@@ -64,16 +64,20 @@ impl InferResponse {
     /// Keeps only the outputs a request asked for, in the order asked; all of
     /// them when it asked for none. An output the model did not produce is an
     /// error, as in KServe.
-    pub fn select_outputs(&mut self, requested: &[RequestedOutput]) -> Result<()> {
-        if requested.is_empty() {
+    pub fn select_outputs<'n>(
+        &mut self,
+        requested: impl IntoIterator<Item = &'n str>,
+    ) -> Result<()> {
+        let mut requested = requested.into_iter().peekable();
+        if requested.peek().is_none() {
             return Ok(());
         }
         let mut all = std::mem::take(&mut self.outputs);
-        for r in requested {
-            let pos = all.iter().position(|t| t.name == r.name).ok_or_else(|| {
+        for name in requested {
+            let pos = all.iter().position(|t| t.name == name).ok_or_else(|| {
                 ProtoError::request(format!(
-                    "Unexpected inference output '{}' for model '{}'",
-                    r.name, self.model_name
+                    "Unexpected inference output '{name}' for model '{}'",
+                    self.model_name
                 ))
             })?;
             self.outputs.push(all.swap_remove(pos));
@@ -82,12 +86,14 @@ impl InferResponse {
     }
 }
 
-/// Which outputs of a REST response travel in the binary extension, decided
-/// from the request before the request is handed to a model.
+/// What a REST request asked of its response: which outputs, in which order,
+/// and which of them travel in the binary extension. Taken from the request
+/// before the request is handed to a model.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutputFormat {
     default_binary: bool,
-    per_output: Vec<(String, bool)>,
+    /// The outputs the request named, with their own `binary_data` flag.
+    requested: Vec<(String, Option<bool>)>,
 }
 
 impl OutputFormat {
@@ -95,19 +101,25 @@ impl OutputFormat {
         let flag = |p: &Parameters, key: &str| p.get(key).and_then(ParamValue::as_bool);
         OutputFormat {
             default_binary: flag(&req.parameters, BINARY_DATA_OUTPUT).unwrap_or(false),
-            per_output: req
+            requested: req
                 .outputs
                 .iter()
-                .filter_map(|o| flag(&o.parameters, BINARY_DATA).map(|b| (o.name.clone(), b)))
+                .map(|o| (o.name.clone(), flag(&o.parameters, BINARY_DATA)))
                 .collect(),
         }
     }
 
     pub fn is_binary(&self, output: &str) -> bool {
-        self.per_output
+        self.requested
             .iter()
             .find(|(n, _)| n == output)
-            .map_or(self.default_binary, |(_, b)| *b)
+            .and_then(|(_, b)| *b)
+            .unwrap_or(self.default_binary)
+    }
+
+    /// The names of the outputs asked for, in the request's order (none: all).
+    pub fn requested(&self) -> impl Iterator<Item = &str> {
+        self.requested.iter().map(|(n, _)| n.as_str())
     }
 }
 
@@ -153,14 +165,10 @@ mod tests {
             outputs: vec![out("a"), out("b"), out("c")],
             ..Default::default()
         };
-        let req = |n: &str| RequestedOutput {
-            name: n.into(),
-            parameters: Parameters::new(),
-        };
-        resp.select_outputs(&[req("c"), req("a")]).unwrap();
+        resp.select_outputs(["c", "a"]).unwrap();
         let names: Vec<_> = resp.outputs.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["c", "a"]);
-        let err = resp.select_outputs(&[req("zz")]).unwrap_err();
+        let err = resp.select_outputs(["zz"]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Unexpected inference output 'zz' for model 'm'"

@@ -98,6 +98,21 @@ impl TensorData {
     }
 
     /// Appends the elements of `other`, which must have the same datatype.
+    /// Room for `additional` more elements, so that joining many tensors
+    /// allocates once.
+    pub fn reserve(&mut self, additional: usize) {
+        macro_rules! res {
+            ($($var:ident),*) => {
+                match self {
+                    $(TensorData::$var(v) => v.reserve(additional),)*
+                }
+            };
+        }
+        res!(
+            Bool, Uint8, Uint16, Uint32, Uint64, Int8, Int16, Int32, Int64, Fp16, Fp32, Fp64, Bytes
+        );
+    }
+
     pub fn extend_from(&mut self, other: &TensorData) -> Result<()> {
         macro_rules! ext {
             ($($var:ident),*) => {

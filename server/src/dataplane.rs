@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use infergate_proto::v1::{self, V1Form};
-use infergate_proto::{InferResponse, RequestedOutput, ServerMetadata};
+use infergate_proto::{InferResponse, ServerMetadata};
 
 use crate::error::{InferError, Result};
 use crate::metrics;
@@ -125,11 +125,11 @@ fn ms(d: std::time::Duration) -> f64 {
 
 /// A reply as the V2 answer to a request: converted from V1 if need be, named
 /// after the model, the request id echoed, and cut to the requested outputs.
-pub fn v2_answer(
+pub fn v2_answer<'n>(
     reply: Reply,
     model: &dyn Model,
     id: Option<String>,
-    requested: &[RequestedOutput],
+    requested: impl IntoIterator<Item = &'n str>,
 ) -> Result<InferResponse> {
     let mut resp = match reply {
         Reply::V2(resp) => resp,

@@ -106,12 +106,18 @@ impl GrpcInferenceService for GrpcApi {
                 .dataplane
                 .model(&msg.model_name, version(&msg.model_version))?;
             let decoded = grpc::request_from_grpc(msg)?;
-            let (id, requested) = (decoded.request.id.clone(), decoded.request.outputs.clone());
+            let id = decoded.request.id.clone();
+            let requested: Vec<String> = decoded
+                .request
+                .outputs
+                .iter()
+                .map(|o| o.name.clone())
+                .collect();
             let reply = self
                 .dataplane
                 .infer(&*model, Payload::V2(decoded.request), &ctx)
                 .await?;
-            let resp = v2_answer(reply, &*model, id, &requested)?;
+            let resp = v2_answer(reply, &*model, id, requested.iter().map(String::as_str))?;
             Ok::<_, InferError>(grpc::response_to_grpc(&resp, decoded.raw_inputs)?)
         }
         .await;

@@ -63,9 +63,9 @@ impl V2App {
         }
         let req = v2::decode_request(&body, None)?;
         let format = OutputFormat::from_request(&req);
-        let (id, requested) = (req.id.clone(), req.outputs.clone());
+        let id = req.id.clone();
         let reply = self.dataplane.infer(&*model, Payload::V2(req), ctx).await?;
-        let resp = v2_answer(reply, &*model, id, &requested)?;
+        let resp = v2_answer(reply, &*model, id, format.requested())?;
         Ok(v2::encode_response(&resp, &format)?.body)
     }
 }

@@ -13,15 +13,16 @@
 //! * a request waiting longer than `timeout` is taken out and answered.
 use std::collections::VecDeque;
 
-use infergate_proto::DataType;
 use tokio::time::Instant;
 
 use crate::model_config::BatchSettings;
 
-/// What two requests must share to be batched: per input, name, datatype and
-/// every dimension after the first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchKey(pub Vec<(String, DataType, Vec<usize>)>);
+/// What two requests must share to be batched (per input: name, datatype and
+/// every dimension after the first), as a keyed hash: the queue compares keys
+/// on every scan, and building a key must not allocate. `split::concat`
+/// checks the real shapes, so a collision can never join mismatched tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchKey(pub u64);
 
 #[derive(Debug)]
 pub struct Pending<R> {
@@ -45,6 +46,8 @@ pub struct BatchQueue<R> {
     settings: BatchSettings,
     pending: VecDeque<Pending<R>>,
     free_workers: usize,
+    /// Scratch for `poll`, kept to save an allocation per call.
+    chosen: Vec<usize>,
 }
 
 impl<R> BatchQueue<R> {
@@ -53,6 +56,7 @@ impl<R> BatchQueue<R> {
             settings,
             pending: VecDeque::new(),
             free_workers: workers.max(1),
+            chosen: Vec::new(),
         }
     }
 
@@ -111,7 +115,8 @@ impl<R> BatchQueue<R> {
                 .map_or(Decision::Idle, Decision::WaitUntil);
         }
         let max = self.settings.max_batch_size;
-        let mut chosen = Vec::new();
+        let mut chosen = std::mem::take(&mut self.chosen);
+        chosen.clear();
         let mut rows = 0;
         let mut complete = false;
         for (i, p) in self.pending.iter().enumerate() {
@@ -133,18 +138,27 @@ impl<R> BatchQueue<R> {
             }
         }
         let due = head.enqueued + self.settings.max_queue_delay;
-        if complete || now >= due {
+        let decision = if complete || now >= due {
             self.free_workers -= 1;
-            // Indices ascend; remove from the back so earlier ones stay valid.
-            let mut batch: Vec<_> = chosen
-                .iter()
-                .rev()
-                .filter_map(|&i| self.pending.remove(i))
-                .collect();
-            batch.reverse();
-            return Decision::Dispatch(batch);
-        }
-        Decision::WaitUntil(self.next_timeout().map_or(due, |t| t.min(due)))
+            let batch = if chosen.last().copied() == chosen.len().checked_sub(1) {
+                // The usual case: the oldest requests, in one piece.
+                self.pending.drain(..chosen.len()).collect()
+            } else {
+                // Indices ascend; remove from the back so earlier ones stay valid.
+                let mut batch: Vec<_> = chosen
+                    .iter()
+                    .rev()
+                    .filter_map(|&i| self.pending.remove(i))
+                    .collect();
+                batch.reverse();
+                batch
+            };
+            Decision::Dispatch(batch)
+        } else {
+            Decision::WaitUntil(self.next_timeout().map_or(due, |t| t.min(due)))
+        };
+        self.chosen = chosen;
+        decision
     }
 }
 
@@ -165,7 +179,7 @@ mod tests {
     }
 
     fn key(width: usize) -> BatchKey {
-        BatchKey(vec![("x".into(), DataType::Fp32, vec![width])])
+        BatchKey(width as u64)
     }
 
     fn req(id: u32, rows: usize, width: usize, at: Instant) -> Pending<u32> {

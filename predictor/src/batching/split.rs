@@ -1,5 +1,8 @@
 //! Joining requests into one batch along the first dimension, and giving
 //! each caller exactly its own rows of the outputs, in order.
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::OnceLock;
+
 use infergate_proto::{Tensor, TensorData};
 
 use super::queue::BatchKey;
@@ -8,8 +11,10 @@ use crate::error::{PredictorError, Result};
 /// The batch key of a request and its number of rows. Every input needs a
 /// first dimension, the same for all inputs.
 pub fn batch_key(inputs: &[Tensor]) -> Result<(BatchKey, usize)> {
+    // Keyed per process (SipHash), so that no client can aim for collisions.
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    let mut key = KEYS.get_or_init(RandomState::new).build_hasher();
     let mut rows = None;
-    let mut key = Vec::with_capacity(inputs.len());
     for t in inputs {
         let (&n, rest) = t.shape.split_first().ok_or_else(|| {
             PredictorError::Input(format!(
@@ -27,26 +32,54 @@ pub fn batch_key(inputs: &[Tensor]) -> Result<(BatchKey, usize)> {
             }
             _ => {}
         }
-        key.push((t.name.clone(), t.datatype(), rest.to_vec()));
+        (&t.name, t.datatype(), rest).hash(&mut key);
     }
-    Ok((BatchKey(key), rows.unwrap_or(0)))
+    Ok((BatchKey(key.finish()), rows.unwrap_or(0)))
 }
 
 /// Concatenates requests (same batch key, inputs in the same order) along
-/// the first dimension.
+/// the first dimension. Each input's name and shape beyond the first
+/// dimension are checked (the key is only a hash) and the datatype by
+/// `extend_from`.
 pub fn concat(mut requests: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
     if requests.len() == 1 {
         return Ok(requests.pop().unwrap_or_default());
     }
     let mut iter = requests.into_iter();
     let mut batch = iter.next().unwrap_or_default();
-    for request in iter {
+    let rest: Vec<Vec<Tensor>> = iter.collect();
+    for (i, b) in batch.iter_mut().enumerate() {
+        b.data.reserve(
+            rest.iter()
+                .filter_map(|r| r.get(i))
+                .map(|t| t.data.len())
+                .sum(),
+        );
+    }
+    for request in rest {
+        if request.len() != batch.len() {
+            return Err(PredictorError::OrtRun(format!(
+                "requests of one batch disagree: {} inputs vs {}",
+                batch.len(),
+                request.len()
+            )));
+        }
         for (b, t) in batch.iter_mut().zip(request) {
+            if b.name != t.name || b.shape.get(1..) != t.shape.get(1..) {
+                return Err(mismatch(b, &t));
+            }
             b.data.extend_from(&t.data)?;
             b.shape[0] += t.shape[0];
         }
     }
     Ok(batch)
+}
+
+fn mismatch(a: &Tensor, b: &Tensor) -> PredictorError {
+    PredictorError::OrtRun(format!(
+        "requests of one batch disagree: input '{}' shape {:?} vs '{}' shape {:?}",
+        a.name, a.shape, b.name, b.shape
+    ))
 }
 
 /// Splits batch outputs back into one set per request, `rows[i]` rows each.
@@ -133,6 +166,18 @@ mod tests {
                 .to_string()
                 .contains("batch dimension")
         );
+    }
+
+    #[test]
+    fn keys_are_hashes_so_concat_checks_the_real_shapes() {
+        // Were two different keys ever to collide, the batch fails instead
+        // of joining mismatched rows into a wrong tensor.
+        let err = concat(vec![request(1, 2, 0), request(1, 3, 0)]).unwrap_err();
+        assert!(err.to_string().contains("disagree"), "{err}");
+        let mut renamed = request(1, 2, 0);
+        renamed[0].name = "other".into();
+        assert!(concat(vec![request(1, 2, 0), renamed]).is_err());
+        assert!(concat(vec![request(1, 2, 0), request(1, 2, 0)[..1].to_vec()]).is_err());
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! V2 JSON (and binary extension) bodies into [`InferRequest`] / [`InferResponse`].
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
 use crate::infer::{BINARY_DATA_SIZE, InferRequest, InferResponse, RequestedOutput};
 use crate::json::{FastNumber, JsonElement, flatten, parse_numbers};
-use crate::parameters::Parameters;
+use crate::parameters::{ParamValue, Parameters};
 use crate::raw;
 use crate::tensor::{Tensor, TensorData, check_count, element_count};
 
@@ -19,11 +23,75 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Parameters, D
 struct WireTensor<'a> {
     name: String,
     shape: Vec<usize>,
-    datatype: String,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    parameters: Parameters,
+    #[serde(borrow)]
+    datatype: Cow<'a, str>,
+    #[serde(default)]
+    parameters: TensorParameters,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
+}
+
+/// A tensor's `parameters`, with `binary_data_size` (on every binary tensor)
+/// kept apart: it is a wire detail, and a map entry per tensor would cost two
+/// allocations on the hot path.
+#[derive(Default)]
+struct TensorParameters {
+    binary_data_size: Option<ParamValue>,
+    rest: Parameters,
+}
+
+/// A map key, borrowed from the body unless it has escapes (serde's own
+/// `Cow` always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a parameter name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for TensorParameters {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TensorParameters;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of parameters")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<TensorParameters, E> {
+                Ok(TensorParameters::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TensorParameters, A::Error> {
+                let mut p = TensorParameters::default();
+                while let Some(Key(key)) = map.next_key()? {
+                    let value: ParamValue = map.next_value()?;
+                    if key == BINARY_DATA_SIZE {
+                        p.binary_data_size = Some(value);
+                    } else {
+                        p.rest.insert(key.into_owned(), value);
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -121,11 +189,14 @@ fn decode_tensors(wire: Vec<WireTensor<'_>>, binary: Option<&[u8]>) -> Result<Ve
             .datatype
             .parse()
             .map_err(|e: ProtoError| ProtoError::tensor(&w.name, e.to_string()))?;
-        let mut parameters = w.parameters;
+        let TensorParameters {
+            binary_data_size,
+            rest: parameters,
+        } = w.parameters;
         let expected = element_count(&w.shape).ok_or_else(|| {
             ProtoError::tensor(&w.name, format!("shape {:?} is too large", w.shape))
         })?;
-        let data = match parameters.remove(BINARY_DATA_SIZE) {
+        let data = match binary_data_size {
             Some(size) => {
                 if w.data.is_some() {
                     return Err(ProtoError::tensor(

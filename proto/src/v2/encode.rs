@@ -1,14 +1,13 @@
 //! [`InferRequest`] / [`InferResponse`] into V2 JSON, with chosen tensors in
 //! the binary extension.
-use std::borrow::Cow;
-
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
 use crate::infer::{BINARY_DATA_SIZE, InferRequest, InferResponse, OutputFormat, RequestedOutput};
 use crate::json::JsonElements;
-use crate::parameters::{ParamValue, Parameters};
+use crate::parameters::Parameters;
 use crate::raw;
 use crate::tensor::{Tensor, TensorData};
 
@@ -45,10 +44,39 @@ struct WireTensorOut<'a> {
     name: &'a str,
     datatype: DataType,
     shape: &'a [usize],
-    #[serde(skip_serializing_if = "Parameters::is_empty")]
-    parameters: Cow<'a, Parameters>,
+    #[serde(skip_serializing_if = "WireParameters::is_empty")]
+    parameters: WireParameters<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<JsonElements<'a>>,
+}
+
+/// A tensor's parameters plus, for a binary tensor, its `binary_data_size`,
+/// written as one map without copying the tensor's own.
+struct WireParameters<'a> {
+    own: &'a Parameters,
+    binary_data_size: Option<u64>,
+}
+
+impl WireParameters<'_> {
+    fn is_empty(&self) -> bool {
+        self.own.is_empty() && self.binary_data_size.is_none()
+    }
+}
+
+impl Serialize for WireParameters<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.own {
+            // A stale size from an upstream answer must not be written twice.
+            if self.binary_data_size.is_none() || k != BINARY_DATA_SIZE {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(size) = self.binary_data_size {
+            map.serialize_entry(BINARY_DATA_SIZE, &size)?;
+        }
+        map.end()
+    }
 }
 
 /// Binary parts that follow the JSON, and whether any tensor went there
@@ -68,15 +96,15 @@ fn wire_tensors<'a>(
     tensors
         .iter()
         .map(|t| {
-            let mut parameters = Cow::Borrowed(&t.parameters);
+            let mut parameters = WireParameters {
+                own: &t.parameters,
+                binary_data_size: None,
+            };
             let data = if binary(t) {
                 let start = blobs.bytes.len();
                 raw::write_raw(&t.data, &mut blobs.bytes)?;
                 blobs.used = true;
-                let size = (blobs.bytes.len() - start) as u64;
-                parameters
-                    .to_mut()
-                    .insert(BINARY_DATA_SIZE.to_string(), ParamValue::Uint(size));
+                parameters.binary_data_size = Some((blobs.bytes.len() - start) as u64);
                 None
             } else {
                 check_json_representable(t)?;

@@ -204,6 +204,27 @@ fn binary_body(json: &str, blobs: &[&[u8]]) -> (Vec<u8>, usize) {
 }
 
 #[test]
+fn tensor_parameters_other_than_binary_data_size_are_kept() {
+    // An escaped key arrives as an owned string, a plain one borrowed.
+    let json = r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT32",
+        "parameters":{"binary_data_size":4,"content_type":"str","w\u0069dth":3}}]}"#;
+    let (body, n) = binary_body(json, &[&7i32.to_le_bytes()]);
+    let req = decode_request(&body, Some(n)).unwrap();
+    let p = &req.inputs[0].parameters;
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p["content_type"], ParamValue::String("str".into()));
+    assert_eq!(p["width"], ParamValue::Int(3));
+    assert_eq!(req.inputs[0].data, TensorData::Int32(vec![7]));
+    let bad = r#"{"inputs":[{"name":"a","shape":[1],"datatype":"INT32","parameters":{"binary_data_size":"4"}}]}"#;
+    let (body, n) = binary_body(bad, &[&7i32.to_le_bytes()]);
+    let e = decode_request(&body, Some(n)).unwrap_err().to_string();
+    assert!(
+        e.contains("binary_data_size must be a non-negative integer"),
+        "{e}"
+    );
+}
+
+#[test]
 fn binary_extension_request_decodes() {
     let json = r#"{"inputs":[
         {"name":"a","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":8}},

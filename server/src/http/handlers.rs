@@ -2,7 +2,7 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::body::Incoming;
 use infergate_proto::OutputFormat;
 use infergate_proto::v1::V1Form;
@@ -28,7 +28,7 @@ impl RestApi {
         &self,
         route: Route<'_>,
         body: Incoming,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let dp = &self.dataplane;
         match route {
@@ -79,7 +79,7 @@ impl RestApi {
         name: &str,
         explain: bool,
         body: Incoming,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, None)?;
         let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
@@ -88,9 +88,9 @@ impl RestApi {
         let form = v1_form(&value).unwrap_or(V1Form::Instances);
         let payload = Payload::V1(value);
         let reply = if explain {
-            self.dataplane.explain(&*model, payload, &ctx).await?
+            self.dataplane.explain(&*model, payload, ctx).await?
         } else {
-            self.dataplane.infer(&*model, payload, &ctx).await?
+            self.dataplane.infer(&*model, payload, ctx).await?
         };
         Ok(body::respond(
             StatusCode::OK,
@@ -104,7 +104,7 @@ impl RestApi {
         name: &str,
         version: Option<&str>,
         body: Incoming,
-        ctx: RequestContext,
+        ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, version)?;
         let json_len = match ctx.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) {
@@ -135,19 +135,19 @@ impl RestApi {
         let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
         let req = v2::decode_request(&bytes, json_len)?;
         let format = OutputFormat::from_request(&req);
-        let (id, requested) = (req.id.clone(), req.outputs.clone());
-        let reply = self
-            .dataplane
-            .infer(&*model, Payload::V2(req), &ctx)
-            .await?;
-        let resp = v2_answer(reply, &*model, id, &requested)?;
+        let id = req.id.clone();
+        let reply = self.dataplane.infer(&*model, Payload::V2(req), ctx).await?;
+        let resp = v2_answer(reply, &*model, id, format.requested())?;
         let encoded = v2::encode_response(&resp, &format)?;
         Ok(match encoded.json_len {
             None => body::respond(StatusCode::OK, body::JSON, encoded.body),
             Some(n) => {
                 let mut r = body::respond(StatusCode::OK, "application/octet-stream", encoded.body);
-                r.headers_mut()
-                    .insert(INFERENCE_HEADER_CONTENT_LENGTH, HeaderValue::from(n));
+                // A HeaderName made from a &str would be copied on every request.
+                r.headers_mut().insert(
+                    HeaderName::from_static(INFERENCE_HEADER_CONTENT_LENGTH),
+                    HeaderValue::from(n),
+                );
                 r
             }
         })

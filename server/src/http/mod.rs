@@ -40,14 +40,13 @@ impl RestApi {
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<body::HttpResponse, Infallible> {
-        let started = std::time::Instant::now();
+        let started = self.access_log.then(std::time::Instant::now);
         let (mut parts, body) = req.into_parts();
         let mut ctx = RequestContext::new(Protocol::V1);
         ctx.request_id = request_id(&parts.headers);
         // The headers move into the context (models and the upstream read
         // them there) instead of being copied.
         ctx.headers = std::mem::take(&mut parts.headers);
-        let request_id = ctx.request_id.clone();
         let route = router::route(&parts.method, parts.uri.path());
         let target = route
             .as_ref()
@@ -58,7 +57,7 @@ impl RestApi {
                 if matches!(route, router::Route::V2Infer(..)) {
                     ctx.protocol = Protocol::V2Rest;
                 }
-                self.dispatch(route, body, ctx).await
+                self.dispatch(route, body, &ctx).await
             }
             Err(e) => Err(e),
         };
@@ -68,21 +67,22 @@ impl RestApi {
             }
             body::error(&e)
         });
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert(REQUEST_ID, v);
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            resp.headers_mut()
+                .insert(http::header::HeaderName::from_static(REQUEST_ID), v);
         }
         let status = resp.status().as_u16();
         if let Some((model, protocol)) = target {
             crate::metrics::count_request(model, protocol, resp.status().as_str());
         }
-        if self.access_log {
+        if let Some(started) = started {
             tracing::info!(
                 target: "infergate::access",
                 method = %parts.method,
                 path = parts.uri.path(),
                 status,
                 ms = started.elapsed().as_micros() as f64 / 1e3,
-                request_id = %request_id,
+                request_id = %ctx.request_id,
             );
         }
         Ok(resp)
