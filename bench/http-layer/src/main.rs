@@ -74,14 +74,10 @@ impl V2App {
 impl ServeHttp for V2App {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let mut ctx = RequestContext::new(Protocol::V1);
-        for (k, v) in &session.req_header().headers {
-            if let Ok(v) = v.to_str() {
-                ctx.headers.insert(k.as_str().to_string(), v.to_string());
-            }
-        }
-        if let Some(id) = ctx.headers.get("x-request-id").filter(|id| !id.is_empty()) {
-            ctx.request_id = id.clone();
-        }
+        // pingora's header map is http's: the same copy the hyper server avoids
+        // by moving is made here, as a pingora service would have to.
+        ctx.headers = session.req_header().headers.clone();
+        ctx.request_id = infergate_server::http::request_id(&ctx.headers);
         let req = session.req_header();
         let route = router::route(&req.method, req.uri.path());
         let target = route
