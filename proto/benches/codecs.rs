@@ -1,6 +1,7 @@
 //! Codec costs on the hot path: V2 JSON decode + encode of a 1x1000 FP32
 //! tensor, the same through the binary extension, gRPC raw contents, and the
-//! V1 -> V2 conversion of iris-like instances. Figures: docs/benchmarks.md.
+//! V1 -> V2 conversion of iris-like instances, and the one-row binary request
+//! of the batching benchmark. Figures: docs/benchmarks.md.
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -91,5 +92,32 @@ fn v1_conversion(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, v2_codecs, v1_conversion);
+/// The MLP request of the batching benchmark as `infergate-loadtest -b 1`
+/// (and tritonclient) sends it: one 1x256 FP32 row in the binary extension,
+/// binary outputs asked for; the answer is one 1x10 FP32 row.
+fn v2_binary_row(c: &mut Criterion) {
+    let mut req = fp32_request(256);
+    req.id = None;
+    req.parameters.insert(
+        "binary_data_output".into(),
+        infergate_proto::ParamValue::Bool(true),
+    );
+    let body = v2::encode_request(&req, true).unwrap();
+    let fmt = OutputFormat::from_request(&req);
+    let resp = InferResponse {
+        model_name: "mlp".into(),
+        outputs: vec![Tensor::new("output", vec![1, 10], TensorData::Fp32(vec![0.5; 10])).unwrap()],
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("v2_binary_1x256_fp32");
+    g.bench_function("decode_request", |b| {
+        b.iter(|| v2::decode_request(black_box(&body.body), body.json_len).unwrap())
+    });
+    g.bench_function("encode_response_1x10", |b| {
+        b.iter(|| v2::encode_response(black_box(&resp), &fmt).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, v2_codecs, v2_binary_row, v1_conversion);
 criterion_main!(benches);
