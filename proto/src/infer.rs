@@ -86,9 +86,9 @@ impl InferResponse {
     }
 }
 
-/// What a REST request asked of its response: which outputs, in which order,
-/// and which of them travel in the binary extension. Taken from the request
-/// before the request is handed to a model.
+/// What a request asked of its response: which outputs, in which order, and
+/// (REST only) which of them travel in the binary extension. Taken from the
+/// request before the request is handed to a model.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutputFormat {
     default_binary: bool,

@@ -97,7 +97,6 @@ impl TensorData {
         self.len() == 0
     }
 
-    /// Appends the elements of `other`, which must have the same datatype.
     /// Room for `additional` more elements, so that joining many tensors
     /// allocates once.
     pub fn reserve(&mut self, additional: usize) {
@@ -113,6 +112,7 @@ impl TensorData {
         );
     }
 
+    /// Appends the elements of `other`, which must have the same datatype.
     pub fn extend_from(&mut self, other: &TensorData) -> Result<()> {
         macro_rules! ext {
             ($($var:ident),*) => {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use infergate_proto::OutputFormat;
 use infergate_proto::grpc::pb::grpc_inference_service_server::{
     GrpcInferenceService, GrpcInferenceServiceServer,
 };
@@ -107,17 +108,13 @@ impl GrpcInferenceService for GrpcApi {
                 .model(&msg.model_name, version(&msg.model_version))?;
             let decoded = grpc::request_from_grpc(msg)?;
             let id = decoded.request.id.clone();
-            let requested: Vec<String> = decoded
-                .request
-                .outputs
-                .iter()
-                .map(|o| o.name.clone())
-                .collect();
+            // Only the names and order count here: gRPC has no binary flags.
+            let requested = OutputFormat::from_request(&decoded.request);
             let reply = self
                 .dataplane
                 .infer(&*model, Payload::V2(decoded.request), &ctx)
                 .await?;
-            let resp = v2_answer(reply, &*model, id, requested.iter().map(String::as_str))?;
+            let resp = v2_answer(reply, &*model, id, requested.requested())?;
             Ok::<_, InferError>(grpc::response_to_grpc(&resp, decoded.raw_inputs)?)
         }
         .await;

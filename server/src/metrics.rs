@@ -84,10 +84,10 @@ static MODELS: OnceLock<RwLock<HashMap<String, Arc<ModelMetrics>>>> = OnceLock::
 
 /// The series of `model`, registered on first use.
 pub fn for_model(model: &str) -> Arc<ModelMetrics> {
-    let cache = MODELS.get_or_init(Default::default);
-    if let Some(m) = cache.read().ok().and_then(|c| c.get(model).cloned()) {
+    if let Some(m) = registered(model) {
         return m;
     }
+    let cache = MODELS.get_or_init(Default::default);
     // Handles made before the recorder exists would be no-ops for good.
     prometheus();
     let label = || model.to_string();
@@ -109,15 +109,17 @@ pub fn for_model(model: &str) -> Arc<ModelMetrics> {
     m
 }
 
+/// The series of `model` if they exist; never registers.
+fn registered(model: &str) -> Option<Arc<ModelMetrics>> {
+    MODELS.get()?.read().ok()?.get(model).cloned()
+}
+
 /// Counts one answered request of `model` under its protocol and outcome
 /// (HTTP status or gRPC code). Only models the server has registered are
 /// counted: a series per name a client made up would let anyone grow the
 /// metrics page (and the memory behind it) without bound.
 pub fn count_request(model: &str, protocol: &'static str, outcome: &str) {
-    let Some(m) = MODELS
-        .get()
-        .and_then(|c| c.read().ok().and_then(|c| c.get(model).cloned()))
-    else {
+    let Some(m) = registered(model) else {
         return;
     };
     match m.ok.iter().find(|(p, o, _)| *p == protocol && *o == outcome) {
