@@ -7,7 +7,8 @@
 #  3. batching on vs off for the MLP at concurrency 64;
 #  4. idle RSS with iris loaded, and start-to-ready time.
 # Servers run on cpu 0 (one core each, alternately), the generator on cpu 1.
-# Bounded: DURATION (default 10s) per target and round, ROUNDS (2).
+# Bounded: DURATION (default 10s) per target and round, ROUNDS (2); the MLP
+# comparison MLP_ROUNDS (15) x MLP_DURATION (3s).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -64,9 +65,11 @@ max_queue_delay_microseconds = 2000
 TOML
 start_infergate 18500 "$batched"
 start_infergate 18510 "$plain"
-# Three rounds more: the ratio is the median of per-round ratios, and on a
-# shared machine a single noisy round moves it.
-$LT --rounds $((ROUNDS + 3)) -m mlp -c 64 -b 1 --json "$OUT/mlp-c64.json" --plot "$OUT/plots/mlp-c64" \
+# Many short rounds (MLP_ROUNDS x MLP_DURATION, alternating): the ratio is
+# the median of per-round ratios, and this shared machine's speed changes
+# within seconds, so each ratio compares two neighbouring 3 s windows.
+taskset -c "$LOAD_CPU" "$BIN/infergate-loadtest" run --no-progress -t 1 -w 1s -d "${MLP_DURATION:-3s}" \
+  --rounds "${MLP_ROUNDS:-15}" -m mlp -c 64 -b 1 --json "$OUT/mlp-c64.json" --plot "$OUT/plots/mlp-c64" \
   batching=v2-binary+http://127.0.0.1:18500 no-batching=v2-binary+http://127.0.0.1:18510 >/dev/null
 # The compute time of a full batch: one 64-row request, alone, unbatched.
 $LT --rounds $ROUNDS -m mlp -c 1 -b 64 --json "$OUT/mlp-batch64-c1.json" v2-binary+http://127.0.0.1:18510 >/dev/null

@@ -165,6 +165,11 @@ impl Model for OnnxModel {
         self.metadata.clone()
     }
 
+    /// Pre/post-processing belongs in a transformer in front of it.
+    fn transforms(&self) -> bool {
+        false
+    }
+
     async fn predict(&self, payload: Payload, _ctx: &RequestContext) -> Result<Reply, InferError> {
         let (req, is_v1) = match payload {
             Payload::V2(req) => (req, false),

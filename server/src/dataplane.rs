@@ -77,15 +77,24 @@ impl DataPlane {
     ) -> Result<Reply> {
         let name = model.name();
         let series = metrics::for_model(name);
+        let transforms = model.transforms();
         let t0 = Instant::now();
-        let pre = model.preprocess(payload, ctx).await;
-        let t1 = Instant::now();
+        let (pre, t1) = if transforms {
+            let pre = model.preprocess(payload, ctx).await;
+            (pre, Instant::now())
+        } else {
+            (Ok(payload), t0)
+        };
         series.preprocess.record(t1 - t0);
         let reply = model.predict(pre?, ctx).await;
         let t2 = Instant::now();
         series.predict.record(t2 - t1);
-        let post = model.postprocess(reply?, ctx).await;
-        let t3 = Instant::now();
+        let (post, t3) = if transforms {
+            let post = model.postprocess(reply?, ctx).await;
+            (post, Instant::now())
+        } else {
+            (reply, t2)
+        };
         series.postprocess.record(t3 - t2);
         if self.latency_logging {
             tracing::info!(

@@ -18,6 +18,19 @@ async fn the_seed_request_answers_like_scikit_learn() {
         let r = Http::default().predict_seed(&s, "sklearn-iris").await;
         assert_eq!(r.status, 200, "{binary}: {}", r.text());
         assert_eq!(r.text(), r#"{"predictions":[1,1]}"#, "{binary}");
+        // KServe's three step histograms count the request, although an
+        // ONNX model has no pre/post-processing (the data plane skips those
+        // calls and records the empty steps as zero).
+        let metrics = Http::default().get(&s.url("/metrics")).await.text();
+        for step in ["preprocess", "predict", "postprocess"] {
+            let count = format!("request_{step}_seconds_count{{model_name=\"sklearn-iris\"}} 1");
+            assert!(
+                metrics.contains(&count),
+                "{binary}: no `{count}` in\n{metrics}"
+            );
+        }
+        let zero = "request_preprocess_seconds_sum{model_name=\"sklearn-iris\"} 0";
+        assert!(metrics.contains(zero), "{binary}: {metrics}");
     }
 }
 

@@ -32,7 +32,17 @@ pub fn request_id(headers: &http::HeaderMap) -> String {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|id| !id.is_empty())
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+        .map_or_else(new_request_id, str::to_string)
+}
+
+/// A fresh UUID v4, written straight into its string (`to_string` goes
+/// through `fmt` and costs more than the random number).
+fn new_request_id() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_string()
 }
 
 impl RestApi {
@@ -104,6 +114,7 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
+        .half_close(true)
         .header_read_timeout(keep_alive);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
