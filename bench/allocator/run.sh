@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# mimalloc (built with --features mimalloc) vs the system allocator (glibc
-# malloc, the default build), side by side in one run: infergate-predictor
-# serving iris (V1, concurrency 1 and 64) and the batched MLP (V2 binary,
-# concurrency 64), plus idle RSS with iris loaded. Servers on cpu 0 (one
-# thread each), the generator on cpu 1. Bounded: DURATION (8s) x ROUNDS (2)
-# per target and run. Writes $OUT/tables.md and the "allocator" block of
-# docs/benchmarks.md.
+# mimalloc (the default build) vs the system allocator (glibc malloc, built
+# with --no-default-features), side by side in one run: user-space
+# instructions per request (callgrind, bench/allocator/instructions.sh; iris,
+# V2 binary, concurrency 64, batched and not), then throughput of
+# infergate-predictor serving iris (V1, concurrency 1 and 64) and the batched
+# MLP (V2 binary, concurrency 64), plus idle RSS with iris loaded. Servers on
+# cpu 0 (one thread each), the generator on cpu 1. Bounded: DURATION (8s) x
+# ROUNDS (2) per target and run. Writes $OUT/tables.md and the "allocator"
+# block of docs/benchmarks.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 DURATION=${DURATION:-8s}
 OUT=${OUT:-bench/out/allocator}
 source bench/lib.sh
-CARGO_TARGET_DIR=target/mimalloc cargo build --release --quiet -p infergate-predictor --features mimalloc
-MI=target/mimalloc/release/infergate-predictor
-SYS=$BIN/infergate-predictor
+need_apt valgrind
+CARGO_TARGET_DIR=target/system-alloc cargo build --release --quiet -p infergate-predictor --no-default-features
+MI=$BIN/infergate-predictor
+SYS=target/system-alloc/release/infergate-predictor
+declare -A IR
+for mode in batched plain; do
+  IR[mi-$mode]=$(bench/allocator/instructions.sh "$MI" "$mode")
+  IR[sys-$mode]=$(bench/allocator/instructions.sh "$SYS" "$mode")
+done
 LT="$LT --rounds $ROUNDS"
 
 iris=$(mktemp -d); cp -r models/sklearn-iris "$iris/"
@@ -36,6 +44,12 @@ $LT -m mlp -c 64 -b 1 --json "$OUT/mlp-batched-c64.json" \
   mimalloc=v2-binary+http://127.0.0.1:18920 system=v2-binary+http://127.0.0.1:18930 >/dev/null
 
 {
+  echo "| instructions per request (callgrind, iris c64) | mimalloc | system | mimalloc / system |"
+  echo "|---|---|---|---|"
+  for mode in batched plain; do
+    echo "| $mode | ${IR[mi-$mode]} | ${IR[sys-$mode]} | $(python3 -c "print(f'{${IR[mi-$mode]} / ${IR[sys-$mode]}:.2f}')") |"
+  done
+  echo
   python3 bench/report.py "$OUT"/iris-c1.json "$OUT"/iris-c64.json "$OUT"/mlp-batched-c64.json
   echo
   echo "| RSS with iris loaded | mimalloc | system |"

@@ -1,4 +1,4 @@
-// Opt-in, as in infergate-predictor (docs/benchmarks.md, "Allocator").
+// On by default, as in infergate-predictor (docs/benchmarks.md, "Allocator").
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -4,7 +4,8 @@ use clap::Parser;
 use infergate_predictor::PredictorFlags;
 use infergate_server::cli::{self, ConfigError, ServeFlags};
 
-// Opt-in: no clear gain over glibc malloc, 10 MB more RSS (docs/benchmarks.md).
+// On by default: glibc malloc costs 10% more instructions per request
+// (docs/benchmarks.md, "Allocator"); `--no-default-features` keeps it.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -141,7 +141,11 @@ async fn actor(
             req = requests.recv(), if open => match req {
                 Some(p) => {
                     admit(&mut queue, p);
-                    // Take whatever else has arrived before deciding again.
+                    // Let the connections that are ready send theirs before
+                    // deciding: else tokio runs this task right after each
+                    // sender (its LIFO slot), and the queue is examined once
+                    // per request instead of once per batch.
+                    tokio::task::yield_now().await;
                     while let Ok(p) = requests.try_recv() {
                         admit(&mut queue, p);
                     }

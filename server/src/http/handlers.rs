@@ -16,6 +16,9 @@ use crate::error::{InferError, Result};
 use crate::metrics;
 use crate::model::{Payload, RequestContext, v1_form};
 
+/// Made once: a name given as `&str` is parsed and checked on every use.
+static INFERENCE_HEADER: HeaderName = HeaderName::from_static(INFERENCE_HEADER_CONTENT_LENGTH);
+
 pub struct RestApi {
     pub dataplane: Arc<DataPlane>,
     pub max_request_bytes: usize,
@@ -107,7 +110,7 @@ impl RestApi {
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, version)?;
-        let json_len = match ctx.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) {
+        let json_len = match ctx.headers.get(&INFERENCE_HEADER) {
             Some(v) => Some(
                 v.to_str()
                     .ok()
@@ -143,11 +146,8 @@ impl RestApi {
             None => body::respond(StatusCode::OK, body::JSON, encoded.body),
             Some(n) => {
                 let mut r = body::respond(StatusCode::OK, "application/octet-stream", encoded.body);
-                // A HeaderName made from a &str would be copied on every request.
-                r.headers_mut().insert(
-                    HeaderName::from_static(INFERENCE_HEADER_CONTENT_LENGTH),
-                    HeaderValue::from(n),
-                );
+                r.headers_mut()
+                    .insert(INFERENCE_HEADER.clone(), HeaderValue::from(n));
                 r
             }
         })

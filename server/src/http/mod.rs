@@ -25,11 +25,14 @@ use crate::error::InferError;
 use crate::model::{Protocol, RequestContext};
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// Made once: a name given as `&str` is parsed and checked on every use.
+static REQUEST_ID_HEADER: http::header::HeaderName =
+    http::header::HeaderName::from_static(REQUEST_ID);
 
 /// The caller's `x-request-id`, or a new one.
 pub fn request_id(headers: &http::HeaderMap) -> String {
     headers
-        .get(REQUEST_ID)
+        .get(&REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|id| !id.is_empty())
         .map_or_else(new_request_id, str::to_string)
@@ -78,8 +81,7 @@ impl RestApi {
             body::error(&e)
         });
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            resp.headers_mut()
-                .insert(http::header::HeaderName::from_static(REQUEST_ID), v);
+            resp.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
         }
         let status = resp.status().as_u16();
         if let Some((model, protocol)) = target {
