@@ -1,5 +1,5 @@
 use super::*;
-use crate::infer::{BINARY_DATA, BINARY_DATA_OUTPUT, OutputFormat};
+use crate::infer::{BINARY_DATA, BINARY_DATA_OUTPUT, OutputFormat, RequestedOutput};
 use crate::parameters::ParamValue;
 use crate::{DataType, InferRequest, InferResponse, Tensor, TensorData};
 
@@ -390,4 +390,62 @@ fn null_parameters_as_kserve_writes_them_are_empty() {
     let r = decode_response(body.as_bytes(), None).unwrap();
     assert!(r.parameters.is_empty() && r.outputs[0].parameters.is_empty());
     assert_eq!(r.model_version, None);
+}
+
+#[test]
+fn the_hand_written_json_head_is_the_json_of_every_field() {
+    // Names, ids and parameters that need escaping, optional members present
+    // and absent, a JSON and a binary tensor: the head parses back to exactly
+    // the document the fields describe.
+    let mut t = Tensor::new("a\"b\\c\u{e9}", vec![2], TensorData::Fp32(vec![1.5, -2.0])).unwrap();
+    t.parameters
+        .insert("note\n".into(), ParamValue::String("x\"y".into()));
+    let raw = Tensor::new("raw", vec![1], TensorData::Int64(vec![7])).unwrap();
+    let mut resp = InferResponse {
+        model_name: "m\"1".into(),
+        model_version: Some("2".into()),
+        id: Some("id\t9".into()),
+        outputs: vec![t.clone(), raw.clone()],
+        ..Default::default()
+    };
+    resp.parameters.insert("p".into(), ParamValue::Int(3));
+    let mut req = InferRequest {
+        inputs: vec![t.clone()],
+        outputs: vec![RequestedOutput {
+            name: "raw".into(),
+            parameters: [(BINARY_DATA.to_string(), ParamValue::Bool(true))].into(),
+        }],
+        ..Default::default()
+    };
+    let format = OutputFormat::from_request(&req);
+    let encoded = encode_response(&resp, &format).unwrap();
+    let n = encoded.json_len.unwrap();
+    let head: serde_json::Value = serde_json::from_slice(&encoded.body[..n]).unwrap();
+    assert_eq!(
+        head,
+        serde_json::json!({
+            "model_name": "m\"1", "model_version": "2", "id": "id\t9", "parameters": {"p": 3},
+            "outputs": [
+                {"name": "a\"b\\c\u{e9}", "datatype": "FP32", "shape": [2],
+                 "parameters": {"note\n": "x\"y"}, "data": [1.5, -2.0]},
+                {"name": "raw", "datatype": "INT64", "shape": [1],
+                 "parameters": {"binary_data_size": 8}},
+            ]
+        })
+    );
+    assert_eq!(&encoded.body[n..], &7i64.to_le_bytes());
+
+    // A request with nothing optional is still one object; with everything,
+    // it decodes back to what was encoded.
+    let bare = encode_request(&InferRequest::default(), false).unwrap();
+    assert_eq!(bare.body, br#"{"inputs":[]}"#);
+    req.id = Some("r\"1".into());
+    req.parameters.insert("q".into(), ParamValue::Bool(false));
+    let encoded = encode_request(&req, false).unwrap();
+    let back = decode_request(&encoded.body, encoded.json_len).unwrap();
+    assert_eq!(back.id, req.id);
+    assert_eq!(back.parameters, req.parameters);
+    assert_eq!(back.inputs, req.inputs);
+    assert_eq!(back.outputs[0].name, "raw");
+    assert_eq!(back.outputs[0].parameters, req.outputs[0].parameters);
 }
