@@ -89,11 +89,13 @@ impl DataPlane {
         let reply = model.predict(pre?, ctx).await;
         let t2 = Instant::now();
         series.predict.record(t2 - t1);
+        // A failed prediction has no postprocess step, skipped or not.
+        let reply = reply?;
         let (post, t3) = if transforms {
-            let post = model.postprocess(reply?, ctx).await;
+            let post = model.postprocess(reply, ctx).await;
             (post, Instant::now())
         } else {
-            (reply, t2)
+            (Ok(reply), t2)
         };
         series.postprocess.record(t3 - t2);
         if self.latency_logging {

@@ -29,8 +29,24 @@ async fn the_seed_request_answers_like_scikit_learn() {
                 "{binary}: no `{count}` in\n{metrics}"
             );
         }
-        let zero = "request_preprocess_seconds_sum{model_name=\"sklearn-iris\"} 0";
+        let zero = "request_preprocess_seconds_sum{model_name=\"sklearn-iris\"} 0\n";
         assert!(metrics.contains(zero), "{binary}: {metrics}");
+        // A request that fails in predict counts there, not in postprocess.
+        let bad = Http::default()
+            .post_json(
+                &s.url("/v1/models/sklearn-iris:predict"),
+                &json!({"instances": [[1.0, 2.0]]}),
+            )
+            .await;
+        assert_eq!(bad.status, 400, "{binary}: {}", bad.text());
+        let metrics = Http::default().get(&s.url("/metrics")).await.text();
+        for (step, n) in [("predict", 2), ("postprocess", 1)] {
+            let count = format!("request_{step}_seconds_count{{model_name=\"sklearn-iris\"}} {n}");
+            assert!(
+                metrics.contains(&count),
+                "{binary}: no `{count}` in\n{metrics}"
+            );
+        }
     }
 }
 
