@@ -116,7 +116,6 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .half_close(true)
         .header_read_timeout(keep_alive);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
