@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub tls_client_ca: Option<PathBuf>,
     /// Log one line per REST request.
     pub access_log: bool,
+    /// Serve plain HTTP/1.1 requests on infergate's own fast path (hyper
+    /// serves everything else, and everything when off).
+    pub http1_fast_path: bool,
 }
 
 /// Bound listeners, ready to serve.
@@ -123,9 +126,12 @@ impl Server {
         let rest = http::serve(
             self.http,
             Arc::new(rest),
-            tls,
-            self.config.keep_alive,
-            self.config.drain_timeout,
+            http::Listening {
+                tls,
+                keep_alive: self.config.keep_alive,
+                drain: self.config.drain_timeout,
+                fast_path: self.config.http1_fast_path,
+            },
             stopped(stop_rx.clone()),
         );
         let grpc = async {

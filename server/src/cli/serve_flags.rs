@@ -94,6 +94,13 @@ pub struct ServeFlags {
     )]
     pub timeout_keep_alive: u64,
 
+    /// Serve plain HTTP/1.1 requests (Content-Length bodies up to 1 MiB) on
+    /// infergate's own fast path instead of hyper's; hyper still serves h2c,
+    /// TLS, chunked, Expect and anything unusual (true/false).
+    #[arg(long = "http1_fast_path", env = "INFERGATE_HTTP1_FAST_PATH", default_value = "true",
+          num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
+    pub http1_fast_path: bool,
+
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(
         long = "drain_timeout_seconds",
@@ -196,6 +203,7 @@ impl ServeFlags {
             tls: self.ssl_certfile.clone().zip(self.ssl_keyfile.clone()),
             tls_client_ca: self.ssl_client_ca_file.clone(),
             access_log: self.enable_access_log,
+            http1_fast_path: self.http1_fast_path,
         }
     }
 }

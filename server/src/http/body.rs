@@ -9,6 +9,13 @@ use crate::error::InferError;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
+/// A request's body: hyper's stream, or the whole body already read by the
+/// HTTP/1.1 fast path.
+pub enum RequestBody {
+    Streaming(Incoming),
+    Buffered(Bytes),
+}
+
 pub const JSON: &str = "application/json";
 
 /// How much of a too-large body is read and thrown away so that the client,
@@ -28,6 +35,18 @@ async fn discard(body: &mut Incoming, mut budget: u64) {
 
 /// Reads the whole body, answering 413 for anything over `limit` bytes.
 pub async fn read_body(
+    headers: &HeaderMap,
+    body: RequestBody,
+    limit: usize,
+) -> Result<Bytes, InferError> {
+    match body {
+        RequestBody::Buffered(b) if b.len() > limit => Err(InferError::PayloadTooLarge(limit)),
+        RequestBody::Buffered(b) => Ok(b),
+        RequestBody::Streaming(incoming) => read_stream(headers, incoming, limit).await,
+    }
+}
+
+async fn read_stream(
     headers: &HeaderMap,
     mut body: Incoming,
     limit: usize,

@@ -3,13 +3,12 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use hyper::body::Incoming;
 use infergate_proto::OutputFormat;
 use infergate_proto::v1::V1Form;
 use infergate_proto::v2::{self, INFERENCE_HEADER_CONTENT_LENGTH};
 use serde_json::json;
 
-use super::body::{self, HttpResponse, read_body};
+use super::body::{self, HttpResponse, RequestBody, read_body};
 use super::router::Route;
 use crate::dataplane::{DataPlane, v1_answer, v2_answer};
 use crate::error::{InferError, Result};
@@ -30,7 +29,7 @@ impl RestApi {
     pub async fn dispatch(
         &self,
         route: Route<'_>,
-        body: Incoming,
+        body: RequestBody,
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let dp = &self.dataplane;
@@ -81,7 +80,7 @@ impl RestApi {
         &self,
         name: &str,
         explain: bool,
-        body: Incoming,
+        body: RequestBody,
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, None)?;
@@ -106,7 +105,7 @@ impl RestApi {
         &self,
         name: &str,
         version: Option<&str>,
-        body: Incoming,
+        body: RequestBody,
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, version)?;

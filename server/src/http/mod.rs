@@ -1,7 +1,10 @@
-//! The REST server: hyper connections (HTTP/1.1 and h2c, optionally TLS)
-//! with graceful shutdown, in front of the KServe REST API.
+//! The REST server: HTTP/1.1 (a fast path of our own, hyper for the rest)
+//! and h2c, optionally TLS, with graceful shutdown, in front of the KServe
+//! REST API.
 mod body;
+mod h1;
 mod handlers;
+mod prefixed;
 pub mod router;
 
 use std::convert::Infallible;
@@ -51,7 +54,7 @@ fn new_request_id() -> String {
 impl RestApi {
     async fn handle(
         self: Arc<Self>,
-        req: Request<Incoming>,
+        req: Request<body::RequestBody>,
     ) -> Result<body::HttpResponse, Infallible> {
         let started = self.access_log.then(std::time::Instant::now);
         let (mut parts, body) = req.into_parts();
@@ -101,16 +104,44 @@ impl RestApi {
     }
 }
 
+/// How the REST listener serves its connections.
+pub struct Listening {
+    pub tls: Option<TlsAcceptor>,
+    /// Idle time after which an HTTP/1 connection is closed.
+    pub keep_alive: Duration,
+    /// How long in-flight requests may take to finish after shutdown.
+    pub drain: Duration,
+    /// Plain-TCP HTTP/1.1 requests go through the fast path (`h1`).
+    pub fast_path: bool,
+}
+
+fn hyper_service(
+    api: Arc<RestApi>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = body::HttpResponse,
+    Error = Infallible,
+    Future = impl Future<Output = Result<body::HttpResponse, Infallible>> + Send,
+> + Clone {
+    service_fn(move |req: Request<Incoming>| {
+        api.clone().handle(req.map(body::RequestBody::Streaming))
+    })
+}
+
 /// Accepts connections until `shutdown` resolves, then lets in-flight
 /// requests finish for up to `drain`.
 pub async fn serve(
     listener: TcpListener,
     api: Arc<RestApi>,
-    tls: Option<TlsAcceptor>,
-    keep_alive: Duration,
-    drain: Duration,
+    how: Listening,
     shutdown: impl Future<Output = ()>,
 ) {
+    let Listening {
+        tls,
+        keep_alive,
+        drain,
+        fast_path,
+    } = how;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -118,6 +149,9 @@ pub async fn serve(
         .keep_alive(true)
         .header_read_timeout(keep_alive);
     let graceful = GracefulShutdown::new();
+    // Tells fast-path connections that shutdown began; each also holds a
+    // graceful watcher, so the drain below waits for them as for hyper's.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
@@ -133,9 +167,24 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let api = api.clone();
-        let service = service_fn(move |req| api.clone().handle(req));
+        let service = hyper_service(api.clone());
         match &tls {
+            None if fast_path => {
+                let (api, builder, watcher, stop) = (
+                    api.clone(),
+                    builder.clone(),
+                    graceful.watcher(),
+                    stop.clone(),
+                );
+                tokio::spawn(async move {
+                    if let h1::Ended::HandOver(stream, read) =
+                        h1::serve(stream, api, keep_alive, stop).await
+                    {
+                        let io = TokioIo::new(prefixed::Prefixed::new(read, stream));
+                        let _ = watcher.watch(builder.serve_connection(io, service)).await;
+                    }
+                });
+            }
             None => {
                 let conn = builder
                     .serve_connection(TokioIo::new(stream), service)
@@ -167,6 +216,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let _ = stopping.send(true);
     if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()

@@ -1,0 +1,324 @@
+//! The HTTP/1.1 fast path of plain-TCP REST connections.
+//!
+//! A connection starts here and stays while its requests are the plain kind
+//! inference clients send: HTTP/1.1 GET or POST, a `Content-Length` body of
+//! at most `FAST_BODY_MAX` (or none), no `Transfer-Encoding`, `Expect`,
+//! `Upgrade` or `Connection` other than keep-alive. At the first request
+//! that is anything else (or not HTTP/1.1 at all: h2c's preface, garbage),
+//! the connection goes to hyper with the bytes read so far, for the rest of
+//! its life, and hyper answers as on any other connection. Why: for a small
+//! batched request hyper's per-request machinery (a channel for the body, a
+//! boxed timer, more task polls) cost as much as our whole handling of it
+//! (docs/benchmarks.md, "HTTP/1.1 fast path").
+use std::cell::RefCell;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::RestApi;
+use super::body::{HttpResponse, RequestBody};
+
+/// Most headers a fast-path request may have (hyper takes up to 100).
+const MAX_HEADERS: usize = 32;
+/// Longest head the fast path waits for; past it hyper decides (431, or
+/// reading on).
+const MAX_HEAD: usize = 16 * 1024;
+/// Largest body the fast path reads; larger ones stream through hyper.
+pub const FAST_BODY_MAX: usize = 1024 * 1024;
+const READ_CHUNK: usize = 8 * 1024;
+/// How much of a pipelined next request is read while one is served.
+const MAX_READ_AHEAD: usize = 64 * 1024;
+/// Bodies up to this are copied behind the head: one write, one packet.
+const COPY_BODY_MAX: usize = 64 * 1024;
+
+/// How a connection served here ended.
+pub enum Ended {
+    /// The client left, stayed idle past the keep-alive time, or the server
+    /// is stopping.
+    Closed,
+    /// A request the fast path does not serve: hyper takes the connection,
+    /// starting with these bytes.
+    HandOver(TcpStream, BytesMut),
+}
+
+/// Serves `io` until it ends or must go to hyper. `stop` turns true when
+/// the server begins shutting down: an idle connection closes at once, a
+/// request already arriving is answered (with `connection: close`).
+pub async fn serve(
+    mut io: TcpStream,
+    api: Arc<RestApi>,
+    keep_alive: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> Ended {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = Vec::with_capacity(1024);
+    // One timer for the connection's life, re-armed only when it fires: a
+    // fresh one per request costs a timer-wheel insert and removal.
+    let idle = tokio::time::sleep(keep_alive);
+    tokio::pin!(idle);
+    loop {
+        let waiting_since = Instant::now();
+        let head = loop {
+            if !buf.is_empty() {
+                match parse(&buf) {
+                    Parsed::Complete(head) => break head,
+                    Parsed::NotOurs => return Ended::HandOver(io, buf),
+                    Parsed::Partial => {}
+                }
+            }
+            buf.reserve(READ_CHUNK);
+            tokio::select! {
+                biased;
+                read = io.read_buf(&mut buf) => {
+                    if !matches!(read, Ok(n) if n > 0) {
+                        return Ended::Closed;
+                    }
+                }
+                _ = stop.changed(), if buf.is_empty() => return Ended::Closed,
+                () = &mut idle => {
+                    let deadline = waiting_since + keep_alive;
+                    if Instant::now() >= deadline {
+                        return Ended::Closed;
+                    }
+                    idle.as_mut().reset(deadline);
+                }
+            }
+        };
+        let total = head.len + head.body_len;
+        while buf.len() < total {
+            buf.reserve((total - buf.len()).min(MAX_READ_AHEAD));
+            if !matches!(io.read_buf(&mut buf).await, Ok(n) if n > 0) {
+                return Ended::Closed;
+            }
+        }
+        let mut message = buf.split_to(total).freeze();
+        let body = message.split_off(head.len);
+        let Some(request) = head.request(&message) else {
+            // A name, value or target that `http` refuses: hyper answers it.
+            let mut all = BytesMut::with_capacity(total + buf.len());
+            all.extend_from_slice(&message);
+            all.extend_from_slice(&body);
+            all.extend_from_slice(&buf);
+            return Ended::HandOver(io, all);
+        };
+        let call = api
+            .clone()
+            .handle(request.map(|()| RequestBody::Buffered(body)));
+        tokio::pin!(call);
+        let response = loop {
+            tokio::select! {
+                biased;
+                response = &mut call => break response,
+                // Watching the socket while the request is served: a client
+                // that leaves cancels its request's work, as under hyper.
+                read = async {
+                    buf.reserve(READ_CHUNK);
+                    io.read_buf(&mut buf).await
+                }, if buf.len() < MAX_READ_AHEAD => {
+                    if !matches!(read, Ok(n) if n > 0) {
+                        return Ended::Closed;
+                    }
+                }
+            }
+        };
+        let Ok(response) = response;
+        let closing = *stop.borrow();
+        if write_response(&mut io, &mut out, response, closing)
+            .await
+            .is_err()
+            || closing
+        {
+            return Ended::Closed;
+        }
+    }
+}
+
+/// Byte ranges of a header in the buffer.
+#[derive(Clone, Copy, Default)]
+struct Field {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// A complete fast-path head, as ranges into the buffer, so that the buffer
+/// can be split (and the header values shared, not copied) after parsing.
+struct Head {
+    method: Method,
+    target: (usize, usize),
+    fields: [Field; MAX_HEADERS],
+    count: usize,
+    len: usize,
+    body_len: usize,
+}
+
+// The head lives on the stack and moves once a request; a box would cost
+// an allocation each time.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    Complete(Head),
+    Partial,
+    NotOurs,
+}
+
+fn range(buf: &[u8], part: &[u8]) -> (usize, usize) {
+    let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+    (start, start + part.len())
+}
+
+fn parse(buf: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => return Parsed::Partial,
+        Ok(httparse::Status::Partial) | Err(_) => return Parsed::NotOurs,
+    };
+    let method = match req.method {
+        Some("POST") => Method::POST,
+        Some("GET") => Method::GET,
+        _ => return Parsed::NotOurs,
+    };
+    let (Some(1), Some(target)) = (req.version, req.path) else {
+        return Parsed::NotOurs;
+    };
+    let mut fields = [Field::default(); MAX_HEADERS];
+    let mut body_len = None;
+    for (field, h) in fields.iter_mut().zip(req.headers.iter()) {
+        let name = h.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            match (body_len, decimal(h.value)) {
+                (None, Some(n)) if n <= FAST_BODY_MAX => body_len = Some(n),
+                _ => return Parsed::NotOurs,
+            }
+        } else if (name.eq_ignore_ascii_case(b"connection")
+            && !h.value.eq_ignore_ascii_case(b"keep-alive"))
+            || name.eq_ignore_ascii_case(b"transfer-encoding")
+            || name.eq_ignore_ascii_case(b"expect")
+            || name.eq_ignore_ascii_case(b"upgrade")
+        {
+            return Parsed::NotOurs;
+        }
+        *field = Field {
+            name: range(buf, name),
+            value: range(buf, h.value),
+        };
+    }
+    Parsed::Complete(Head {
+        method,
+        target: range(buf, target.as_bytes()),
+        count: req.headers.len(),
+        fields,
+        len,
+        body_len: body_len.unwrap_or(0),
+    })
+}
+
+/// Digits only (no sign, no spaces), as a body length.
+fn decimal(v: &[u8]) -> Option<usize> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+impl Head {
+    /// The request, its target and header values sharing `head`'s memory.
+    fn request(&self, head: &Bytes) -> Option<Request<()>> {
+        let uri = Uri::from_maybe_shared(head.slice(self.target.0..self.target.1)).ok()?;
+        let mut headers = HeaderMap::with_capacity(self.count);
+        for f in &self.fields[..self.count] {
+            let name = HeaderName::from_bytes(&head[f.name.0..f.name.1]).ok()?;
+            let value = HeaderValue::from_maybe_shared(head.slice(f.value.0..f.value.1)).ok()?;
+            headers.append(name, value);
+        }
+        let mut request = Request::new(());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = headers;
+        Some(request)
+    }
+}
+
+async fn write_response(
+    io: &mut TcpStream,
+    out: &mut Vec<u8>,
+    response: HttpResponse,
+    close: bool,
+) -> io::Result<()> {
+    let (parts, mut body) = response.into_parts();
+    let body = match body.frame().await {
+        Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
+    };
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    // No body (and no length) on the statuses that cannot have one.
+    let bodyless = parts.status.is_informational()
+        || parts.status == StatusCode::NO_CONTENT
+        || parts.status == StatusCode::NOT_MODIFIED;
+    if !bodyless {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    write_date(out);
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if bodyless {
+        io.write_all(out).await
+    } else if body.len() <= COPY_BODY_MAX {
+        out.extend_from_slice(&body);
+        io.write_all(out).await
+    } else {
+        io.write_all(out).await?;
+        io.write_all(&body).await
+    }
+}
+
+thread_local! {
+    /// The `date` header of the current second, made once a second per thread.
+    static DATE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
+}
+
+fn write_date(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with_borrow_mut(|(at, line)| {
+        if *at != secs || line.is_empty() {
+            *at = secs;
+            line.clear();
+            line.extend_from_slice(b"date: ");
+            line.extend_from_slice(httpdate::fmt_http_date(now).as_bytes());
+            line.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(line);
+    });
+}
+
+#[cfg(test)]
+mod tests;
