@@ -9,14 +9,14 @@
 //! its life, and hyper answers as on any other connection. Why: for a small
 //! batched request hyper's per-request machinery (a channel for the body, a
 //! boxed timer, more task polls) cost as much as our whole handling of it
-//! (docs/benchmarks.md, "HTTP/1.1 fast path").
+//! (docs/benchmarks.md, "HTTP/1.1 fast path vs hyper").
 use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -52,13 +52,16 @@ pub enum Ended {
 
 /// Serves `io` until it ends or must go to hyper. `stop` turns true when
 /// the server begins shutting down: an idle connection closes at once, a
-/// request already arriving is answered (with `connection: close`).
+/// request already arriving is answered (with `connection: close`; the
+/// caller makes hyper do the same for one handed over).
 pub async fn serve(
     mut io: TcpStream,
     api: Arc<RestApi>,
     keep_alive: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
+    // A year is forever here, and `Instant + keep_alive` cannot overflow.
+    let keep_alive = keep_alive.min(Duration::from_secs(365 * 24 * 3600));
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = Vec::with_capacity(1024);
     // One timer for the connection's life, re-armed only when it fires: a
@@ -95,9 +98,23 @@ pub async fn serve(
         };
         let total = head.len + head.body_len;
         while buf.len() < total {
+            // A body that stops arriving for the keep-alive time is given up.
+            let progress_since = Instant::now();
             buf.reserve((total - buf.len()).min(MAX_READ_AHEAD));
-            if !matches!(io.read_buf(&mut buf).await, Ok(n) if n > 0) {
-                return Ended::Closed;
+            tokio::select! {
+                biased;
+                read = io.read_buf(&mut buf) => {
+                    if !matches!(read, Ok(n) if n > 0) {
+                        return Ended::Closed;
+                    }
+                }
+                () = &mut idle => {
+                    let deadline = progress_since + keep_alive;
+                    if Instant::now() >= deadline {
+                        return Ended::Closed;
+                    }
+                    idle.as_mut().reset(deadline);
+                }
             }
         }
         let mut message = buf.split_to(total).freeze();
@@ -131,7 +148,7 @@ pub async fn serve(
             }
         };
         let Ok(response) = response;
-        let closing = *stop.borrow();
+        let closing = *stop.borrow() || asks_to_close(&response);
         if write_response(&mut io, &mut out, response, closing)
             .await
             .is_err()
@@ -139,7 +156,22 @@ pub async fn serve(
         {
             return Ended::Closed;
         }
+        // One large request must not pin a large buffer for the rest of
+        // a keep-alive connection's life.
+        if buf.is_empty() && buf.capacity() > MAX_READ_AHEAD {
+            buf = BytesMut::with_capacity(READ_CHUNK);
+        }
+        if out.capacity() > MAX_READ_AHEAD {
+            out = Vec::with_capacity(1024);
+        }
     }
+}
+
+fn asks_to_close(response: &HttpResponse) -> bool {
+    response
+        .headers()
+        .get(CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
 }
 
 /// Byte ranges of a header in the buffer.
@@ -267,7 +299,9 @@ async fn write_response(
     out.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
     for (name, value) in &parts.headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+        // Framing and the date are this writer's to set.
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION || name == DATE
+        {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -302,13 +336,13 @@ async fn write_response(
 
 thread_local! {
     /// The `date` header of the current second, made once a second per thread.
-    static DATE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
+    static DATE_LINE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
 }
 
 fn write_date(out: &mut Vec<u8>) {
     let now = SystemTime::now();
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DATE.with_borrow_mut(|(at, line)| {
+    DATE_LINE.with_borrow_mut(|(at, line)| {
         if *at != secs || line.is_empty() {
             *at = secs;
             line.clear();

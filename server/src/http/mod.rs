@@ -177,10 +177,22 @@ pub async fn serve(
                     stop.clone(),
                 );
                 tokio::spawn(async move {
-                    if let h1::Ended::HandOver(stream, read) =
-                        h1::serve(stream, api, keep_alive, stop).await
-                    {
-                        let io = TokioIo::new(prefixed::Prefixed::new(read, stream));
+                    let h1::Ended::HandOver(stream, read) =
+                        h1::serve(stream, api, keep_alive, stop.clone()).await
+                    else {
+                        return;
+                    };
+                    let io = TokioIo::new(prefixed::Prefixed::new(read, stream));
+                    if *stop.borrow() {
+                        // Shutdown began while this request was arriving:
+                        // hyper's graceful shutdown would drop it unread, so
+                        // it is answered without keep-alive instead (the
+                        // watcher, held, still counts the connection).
+                        let mut last = builder.clone();
+                        last.http1().keep_alive(false);
+                        let _ = last.serve_connection(io, service).await;
+                        drop(watcher);
+                    } else {
                         let _ = watcher.watch(builder.serve_connection(io, service)).await;
                     }
                 });

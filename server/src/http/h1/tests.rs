@@ -312,6 +312,34 @@ async fn hyper_takes_over_a_connection_at_its_first_unusual_request() {
         r#"{"predictions":[3]}"#
     );
 
+    // A fast request and a chunked one in a single write: the bytes read
+    // past the first go to hyper with the connection.
+    let mut conn = TcpStream::connect(h.addr).await.unwrap();
+    let both = post("/v1/models/echo:predict", r#"{"instances":[5]}"#, "") + chunked;
+    conn.write_all(both.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(
+        answer(&mut conn, &mut buf).await.unwrap().body,
+        r#"{"predictions":[5]}"#
+    );
+    assert_eq!(
+        answer(&mut conn, &mut buf).await.unwrap().body,
+        r#"{"predictions":[2]}"#
+    );
+
+    // A target httparse takes and `http` refuses (an unclosed IPv6
+    // bracket) after a good request: the good one is answered by the fast
+    // path, the other by hyper, which refuses it too.
+    let target = "http://[::1/v2/health/live";
+    assert!(http::Uri::try_from(target).is_err());
+    let mut conn = TcpStream::connect(h.addr).await.unwrap();
+    let both = format!("GET /v2/health/live HTTP/1.1\r\n\r\nGET {target} HTTP/1.1\r\n\r\n");
+    conn.write_all(both.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(answer(&mut conn, &mut buf).await.unwrap().status, 200);
+    let refused = answer(&mut conn, &mut buf).await.unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+
     // Expect: 100-continue, as curl sends for large bodies.
     let mut conn = TcpStream::connect(h.addr).await.unwrap();
     let body = r#"{"instances":[4]}"#;
@@ -366,6 +394,11 @@ async fn idle_and_stalled_connections_close_after_the_keep_alive_time() {
     let mut stalled = TcpStream::connect(h.addr).await.unwrap();
     stalled.write_all(b"GET /v2/health").await.unwrap();
     assert!(closed_within(&mut stalled, Duration::from_secs(2)).await);
+    // A body that stops arriving: closed too.
+    let mut stalled = TcpStream::connect(h.addr).await.unwrap();
+    let head = post("/v1/models/echo:predict", "{}", "").replace("Length: 2", "Length: 20");
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    assert!(closed_within(&mut stalled, Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
@@ -416,4 +449,30 @@ async fn shutdown_answers_the_request_in_flight_and_closes_idle_connections() {
     assert!(last.head.contains("connection: close\r\n"), "{}", last.head);
     assert!(closed_within(&mut busy, Duration::from_secs(1)).await);
     assert_eq!(h.finished.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_request_arriving_at_shutdown_is_answered_even_when_hyper_takes_it() {
+    let mut h = start(Duration::from_secs(60), Duration::ZERO).await;
+    let mut conn = TcpStream::connect(h.addr).await.unwrap();
+    conn.write_all(b"POST /v1/models/echo:predict HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = h.stop.take().unwrap().send(());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The rest of the head makes it a chunked request: hyper's to answer.
+    conn.write_all(b"Transfer-Encoding: chunked\r\n\r\n11\r\n{\"instances\":[8]}\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let last = answer(&mut conn, &mut buf)
+        .await
+        .expect("an answer, not a reset");
+    assert_eq!(
+        (last.status, last.body.as_str()),
+        (200, r#"{"predictions":[8]}"#)
+    );
+    assert!(last.head.contains("connection: close\r\n"), "{}", last.head);
+    assert!(closed_within(&mut conn, Duration::from_secs(1)).await);
 }
