@@ -12,6 +12,7 @@
 //! (docs/benchmarks.md, "HTTP/1.1 fast path vs hyper").
 use std::cell::RefCell;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,7 +23,7 @@ use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::RestApi;
 use super::body::{HttpResponse, RequestBody};
@@ -88,11 +89,9 @@ pub async fn serve(
                 }
                 _ = stop.changed(), if buf.is_empty() => return Ended::Closed,
                 () = &mut idle => {
-                    let deadline = waiting_since + keep_alive;
-                    if Instant::now() >= deadline {
+                    if idle_expired(idle.as_mut(), waiting_since, keep_alive) {
                         return Ended::Closed;
                     }
-                    idle.as_mut().reset(deadline);
                 }
             }
         };
@@ -109,11 +108,9 @@ pub async fn serve(
                     }
                 }
                 () = &mut idle => {
-                    let deadline = progress_since + keep_alive;
-                    if Instant::now() >= deadline {
+                    if idle_expired(idle.as_mut(), progress_since, keep_alive) {
                         return Ended::Closed;
                     }
-                    idle.as_mut().reset(deadline);
                 }
             }
         }
@@ -165,6 +162,17 @@ pub async fn serve(
             out = Vec::with_capacity(1024);
         }
     }
+}
+
+/// The connection's one idle timer fired: whether `keep_alive` has passed
+/// since `since`; if not, it is re-armed for then.
+fn idle_expired(idle: Pin<&mut Sleep>, since: Instant, keep_alive: Duration) -> bool {
+    let deadline = since + keep_alive;
+    if Instant::now() >= deadline {
+        return true;
+    }
+    idle.reset(deadline);
+    false
 }
 
 fn asks_to_close(response: &HttpResponse) -> bool {
