@@ -70,7 +70,8 @@ pub async fn serve(
     let idle = tokio::time::sleep(keep_alive);
     tokio::pin!(idle);
     loop {
-        let waiting_since = Instant::now();
+        // The next head is due within the keep-alive time.
+        let head_deadline = Instant::now() + keep_alive;
         let head = loop {
             if !buf.is_empty() {
                 match parse(&buf) {
@@ -80,38 +81,17 @@ pub async fn serve(
                 }
             }
             buf.reserve(READ_CHUNK);
-            tokio::select! {
-                biased;
-                read = io.read_buf(&mut buf) => {
-                    if !matches!(read, Ok(n) if n > 0) {
-                        return Ended::Closed;
-                    }
-                }
-                _ = stop.changed(), if buf.is_empty() => return Ended::Closed,
-                () = &mut idle => {
-                    if idle_expired(idle.as_mut(), waiting_since, keep_alive) {
-                        return Ended::Closed;
-                    }
-                }
+            if !read_more(&mut io, &mut buf, idle.as_mut(), head_deadline, &mut stop).await {
+                return Ended::Closed;
             }
         };
         let total = head.len + head.body_len;
         while buf.len() < total {
             // A body that stops arriving for the keep-alive time is given up.
-            let progress_since = Instant::now();
             buf.reserve((total - buf.len()).min(MAX_READ_AHEAD));
-            tokio::select! {
-                biased;
-                read = io.read_buf(&mut buf) => {
-                    if !matches!(read, Ok(n) if n > 0) {
-                        return Ended::Closed;
-                    }
-                }
-                () = &mut idle => {
-                    if idle_expired(idle.as_mut(), progress_since, keep_alive) {
-                        return Ended::Closed;
-                    }
-                }
+            let deadline = Instant::now() + keep_alive;
+            if !read_more(&mut io, &mut buf, idle.as_mut(), deadline, &mut stop).await {
+                return Ended::Closed;
             }
         }
         let mut message = buf.split_to(total).freeze();
@@ -164,15 +144,30 @@ pub async fn serve(
     }
 }
 
-/// The connection's one idle timer fired: whether `keep_alive` has passed
-/// since `since`; if not, it is re-armed for then.
-fn idle_expired(idle: Pin<&mut Sleep>, since: Instant, keep_alive: Duration) -> bool {
-    let deadline = since + keep_alive;
-    if Instant::now() >= deadline {
-        return true;
+/// Reads more into `buf`. False when the connection is done: the client
+/// left, nothing came by `deadline`, or the server began stopping while no
+/// part of a request had arrived. `idle` is the connection's one timer,
+/// re-armed here only when it fires before `deadline`.
+async fn read_more(
+    io: &mut TcpStream,
+    buf: &mut BytesMut,
+    mut idle: Pin<&mut Sleep>,
+    deadline: Instant,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    loop {
+        tokio::select! {
+            biased;
+            read = io.read_buf(buf) => return matches!(read, Ok(n) if n > 0),
+            _ = stop.changed(), if buf.is_empty() => return false,
+            () = &mut idle => {
+                if Instant::now() >= deadline {
+                    return false;
+                }
+                idle.as_mut().reset(deadline);
+            }
+        }
     }
-    idle.reset(deadline);
-    false
 }
 
 fn asks_to_close(response: &HttpResponse) -> bool {
@@ -262,12 +257,15 @@ fn parse(buf: &[u8]) -> Parsed {
     })
 }
 
-/// Digits only (no sign, no spaces), as a body length.
+/// Digits only (no sign, no spaces, no overflow), as a body length.
 fn decimal(v: &[u8]) -> Option<usize> {
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() {
         return None;
     }
-    std::str::from_utf8(v).ok()?.parse().ok()
+    v.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(usize::from(d - b'0')))?
+    })
 }
 
 impl Head {
