@@ -132,7 +132,7 @@ impl Server {
                 drain: self.config.drain_timeout,
                 fast_path: self.config.http1_fast_path,
             },
-            stopped(stop_rx.clone()),
+            stop_rx.clone(),
         );
         let grpc = async {
             let Some(listener) = self.grpc else {

@@ -128,13 +128,13 @@ fn hyper_service(
     })
 }
 
-/// Accepts connections until `shutdown` resolves, then lets in-flight
+/// Accepts connections until `stop` turns true, then lets in-flight
 /// requests finish for up to `drain`.
 pub async fn serve(
     listener: TcpListener,
     api: Arc<RestApi>,
     how: Listening,
-    shutdown: impl Future<Output = ()>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let Listening {
         tls,
@@ -148,11 +148,9 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(keep_alive);
-    let graceful = GracefulShutdown::new();
-    // Tells fast-path connections that shutdown began; each also holds a
+    // Fast-path connections watch `stop` themselves; each also holds a
     // graceful watcher, so the drain below waits for them as for hyper's.
-    let (stopping, stop) = tokio::sync::watch::channel(false);
-    tokio::pin!(shutdown);
+    let graceful = GracefulShutdown::new();
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -164,7 +162,8 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            // (The guard `wait_for` returns must not live across an await.)
+            () = async { drop(stop.wait_for(|stop| *stop).await) } => break,
         };
         let _ = stream.set_nodelay(true);
         let service = hyper_service(api.clone());
@@ -228,7 +227,6 @@ pub async fn serve(
         }
     }
     drop(listener);
-    let _ = stopping.send(true);
     if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()

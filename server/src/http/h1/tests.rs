@@ -131,7 +131,7 @@ impl Model for SlowModel {
 
 struct Harness {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
     finished: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
 }
@@ -157,19 +157,17 @@ async fn start(keep_alive: Duration, delay: Duration) -> Harness {
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let how = Listening {
         tls: None,
         keep_alive,
         drain: Duration::from_secs(5),
         fast_path: true,
     };
-    tokio::spawn(serve(listener, api, how, async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(serve(listener, api, how, stopped));
     Harness {
         addr,
-        stop: Some(stop),
+        stop,
         finished,
         dropped,
     }
@@ -426,7 +424,7 @@ async fn a_client_that_leaves_cancels_its_request() {
 
 #[tokio::test]
 async fn shutdown_answers_the_request_in_flight_and_closes_idle_connections() {
-    let mut h = start(Duration::from_secs(60), Duration::from_millis(400)).await;
+    let h = start(Duration::from_secs(60), Duration::from_millis(400)).await;
     let mut busy = TcpStream::connect(h.addr).await.unwrap();
     let mut idle = TcpStream::connect(h.addr).await.unwrap();
     let mut buf = Vec::new();
@@ -438,7 +436,7 @@ async fn shutdown_answers_the_request_in_flight_and_closes_idle_connections() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = h.stop.take().unwrap().send(());
+    let _ = h.stop.send(true);
     assert!(closed_within(&mut idle, Duration::from_millis(300)).await);
     let mut buf = Vec::new();
     let last = answer(&mut busy, &mut buf).await.unwrap();
@@ -453,13 +451,13 @@ async fn shutdown_answers_the_request_in_flight_and_closes_idle_connections() {
 
 #[tokio::test]
 async fn a_request_arriving_at_shutdown_is_answered_even_when_hyper_takes_it() {
-    let mut h = start(Duration::from_secs(60), Duration::ZERO).await;
+    let h = start(Duration::from_secs(60), Duration::ZERO).await;
     let mut conn = TcpStream::connect(h.addr).await.unwrap();
     conn.write_all(b"POST /v1/models/echo:predict HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = h.stop.take().unwrap().send(());
+    let _ = h.stop.send(true);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The rest of the head makes it a chunked request: hyper's to answer.
     conn.write_all(b"Transfer-Encoding: chunked\r\n\r\n11\r\n{\"instances\":[8]}\r\n0\r\n\r\n")
