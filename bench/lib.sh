@@ -52,3 +52,18 @@ bench_serve() {
 
 # bench_rss_kb PID: resident memory of a process, in kB.
 bench_rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# bench_instruction_table LABEL_A BIN_A LABEL_B BIN_B [ENV_A] [ENV_B]: a table
+# of user-space instructions per request (bench/allocator/instructions.sh:
+# callgrind, iris, V2 binary, concurrency 64), batched and not, A / B. ENV_X
+# is an optional VAR=value the binary runs with.
+bench_instruction_table() {
+  local la=$1 a=$2 lb=$3 b=$4 ea=${5:-} eb=${6:-} mode ia ib
+  echo "| instructions per request (callgrind, iris c64) | $la | $lb | $la / $lb |"
+  echo "|---|---|---|---|"
+  for mode in batched plain; do
+    ia=$(env $ea bench/allocator/instructions.sh "$a" "$mode")
+    ib=$(env $eb bench/allocator/instructions.sh "$b" "$mode")
+    echo "| $mode | $ia | $ib | $(python3 -c "print(f'{$ia / $ib:.2f}')") |"
+  done
+}

@@ -18,11 +18,7 @@ need_apt valgrind
 CARGO_TARGET_DIR=target/system-alloc cargo build --release --quiet -p infergate-predictor --no-default-features
 MI=$BIN/infergate-predictor
 SYS=target/system-alloc/release/infergate-predictor
-declare -A IR
-for mode in batched plain; do
-  IR[mi-$mode]=$(bench/allocator/instructions.sh "$MI" "$mode")
-  IR[sys-$mode]=$(bench/allocator/instructions.sh "$SYS" "$mode")
-done
+IR_TABLE=$(bench_instruction_table mimalloc "$MI" system "$SYS")
 LT="$LT --rounds $ROUNDS"
 
 iris=$(mktemp -d); cp -r models/sklearn-iris "$iris/"
@@ -44,11 +40,7 @@ $LT -m mlp -c 64 -b 1 --json "$OUT/mlp-batched-c64.json" \
   mimalloc=v2-binary+http://127.0.0.1:18920 system=v2-binary+http://127.0.0.1:18930 >/dev/null
 
 {
-  echo "| instructions per request (callgrind, iris c64) | mimalloc | system | mimalloc / system |"
-  echo "|---|---|---|---|"
-  for mode in batched plain; do
-    echo "| $mode | ${IR[mi-$mode]} | ${IR[sys-$mode]} | $(python3 -c "print(f'{${IR[mi-$mode]} / ${IR[sys-$mode]}:.2f}')") |"
-  done
+  echo "$IR_TABLE"
   echo
   python3 bench/report.py "$OUT"/iris-c1.json "$OUT"/iris-c64.json "$OUT"/mlp-batched-c64.json
   echo

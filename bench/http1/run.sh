@@ -20,11 +20,8 @@ source bench/lib.sh
 need_apt valgrind
 P=$BIN/infergate-predictor
 
-declare -A IR
-for mode in batched plain; do
-  IR[fast-$mode]=$(INFERGATE_HTTP1_FAST_PATH=true bench/allocator/instructions.sh "$P" "$mode")
-  IR[hyper-$mode]=$(INFERGATE_HTTP1_FAST_PATH=false bench/allocator/instructions.sh "$P" "$mode")
-done
+IR_TABLE=$(bench_instruction_table "fast path" "$P" hyper "$P" \
+  INFERGATE_HTTP1_FAST_PATH=true INFERGATE_HTTP1_FAST_PATH=false)
 
 plain=$(mktemp -d); batched=$(mktemp -d)
 cp -r models/mlp "$plain/"; cp -r models/mlp "$batched/"
@@ -45,11 +42,7 @@ $LT --rounds "$ROUNDS" -m sklearn-iris -c 1 --input-data "$OUT/iris-v1.json" --j
   fast=v1+http://127.0.0.1:18840 hyper=v1+http://127.0.0.1:18850 >/dev/null
 
 {
-  echo "| instructions per request (callgrind, iris c64) | fast path | hyper | fast / hyper |"
-  echo "|---|---|---|---|"
-  for mode in batched plain; do
-    echo "| $mode | ${IR[fast-$mode]} | ${IR[hyper-$mode]} | $(python3 -c "print(f'{${IR[fast-$mode]} / ${IR[hyper-$mode]}:.2f}')") |"
-  done
+  echo "$IR_TABLE"
   echo
   python3 bench/report.py "$OUT"/mlp-c64.json "$OUT"/iris-c1.json
   echo
