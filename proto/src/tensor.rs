@@ -196,7 +196,23 @@ impl Tensor {
     }
 }
 
-/// Fails unless `shape` holds exactly `actual` elements.
+/// The most rows, columns or cells a tensor with no elements may declare:
+/// the product of its dimensions with each 0 counted as 1. A non-empty
+/// tensor's dimensions are bounded by its data; an empty one's only by this,
+/// and every conversion that walks a shape (V1 rows, per-channel ops) costs
+/// up to that product. 2^20 allows any real empty batch (`[0, 512, 512, 3]`
+/// is 786,432) and keeps the worst such walk to a few megabytes.
+pub const MAX_EMPTY_EXTENT: usize = 1 << 20;
+
+/// The product of `shape` with each 0 counted as 1, or `None` on overflow.
+fn extent(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+}
+
+/// Fails unless `shape` holds exactly `actual` elements, and, for a shape
+/// with no elements, unless its dimensions stay within [`MAX_EMPTY_EXTENT`].
 pub fn check_count(tensor: &str, shape: &[usize], actual: usize) -> Result<()> {
     let expected = element_count(shape)
         .ok_or_else(|| ProtoError::tensor(tensor, format!("shape {shape:?} is too large")))?;
@@ -207,6 +223,15 @@ pub fn check_count(tensor: &str, shape: &[usize], actual: usize) -> Result<()> {
             expected,
             actual,
         });
+    }
+    if expected == 0 && extent(shape).is_none_or(|e| e > MAX_EMPTY_EXTENT) {
+        return Err(ProtoError::tensor(
+            tensor,
+            format!(
+                "shape {shape:?} holds no elements but its other dimensions multiply to more \
+                 than {MAX_EMPTY_EXTENT}"
+            ),
+        ));
     }
     Ok(())
 }
@@ -226,6 +251,22 @@ mod tests {
         assert!(Tensor::new("s", vec![], TensorData::Int64(vec![7])).is_ok());
         let huge = Tensor::new("h", vec![usize::MAX, 2], TensorData::Int8(vec![]));
         assert!(huge.unwrap_err().to_string().contains("too large"));
+    }
+
+    #[test]
+    fn an_empty_shape_may_not_declare_huge_dimensions() {
+        // 2^40 rows of nothing: passes the element count, but a V1 answer
+        // would write 2^40 `[]`.
+        let rows = Tensor::new("x", vec![1 << 40, 0], TensorData::Fp32(vec![]));
+        assert!(rows.unwrap_err().to_string().contains("holds no elements"));
+        let cols = Tensor::new("x", vec![0, 1 << 61], TensorData::Fp32(vec![]));
+        assert!(cols.unwrap_err().to_string().contains("holds no elements"));
+        let overflow = Tensor::new("x", vec![0, usize::MAX, 2], TensorData::Fp32(vec![]));
+        assert!(overflow.is_err());
+        // Real empty batches still pass.
+        Tensor::new("img", vec![0, 512, 512, 3], TensorData::Uint8(vec![])).unwrap();
+        Tensor::new("x", vec![0], TensorData::Fp32(vec![])).unwrap();
+        Tensor::new("x", vec![MAX_EMPTY_EXTENT, 0], TensorData::Fp32(vec![])).unwrap();
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Optio
                 if leaf_depth == Some(depth) {
                     return None;
                 }
+                if depth == super::MAX_NESTING {
+                    // The general reader names the error.
+                    return None;
+                }
                 if let Some(n) = counts.last_mut() {
                     *n += 1;
                 }

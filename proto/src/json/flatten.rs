@@ -109,6 +109,9 @@ impl<'de, T: JsonElement> Visitor<'de> for Seed<'_, T> {
         if st.leaf_depth == Some(depth) {
             return Err(st.fail("ragged data: a list stands where a value stands elsewhere".into()));
         }
+        if depth == super::MAX_NESTING {
+            return Err(st.fail(super::too_deep()));
+        }
         let mut n = 0usize;
         while seq
             .next_element_seed(Seed {

@@ -449,3 +449,34 @@ fn the_hand_written_json_head_is_the_json_of_every_field() {
     assert_eq!(back.outputs[0].name, "raw");
     assert_eq!(back.outputs[0].parameters, req.outputs[0].parameters);
 }
+
+#[test]
+fn nesting_depth_has_one_limit_for_every_datatype() {
+    let nest =
+        |levels: usize, leaf: &str| format!("{}{leaf}{}", "[".repeat(levels), "]".repeat(levels));
+    let max = crate::json::MAX_NESTING;
+    for (datatype, leaf) in [
+        ("FP32", "1.5"),
+        ("INT64", "7"),
+        ("BYTES", "\"a\""),
+        ("BOOL", "true"),
+        ("FP32", "\"NaN\""),
+    ] {
+        assert!(
+            input(&nest(max, leaf), datatype, "[1]").is_ok(),
+            "{datatype} {leaf} at depth {max}"
+        );
+        let err = input(&nest(max + 1, leaf), datatype, "[1]").unwrap_err();
+        assert!(
+            err.contains("nested deeper than 64"),
+            "{datatype} {leaf}: {err}"
+        );
+    }
+}
+
+#[test]
+fn empty_tensors_with_huge_dimensions_are_refused() {
+    let err = input("[]", "FP32", "[1099511627776, 0]").unwrap_err();
+    assert!(err.contains("holds no elements"), "{err}");
+    assert!(input("[]", "FP32", "[0, 16]").is_ok());
+}

@@ -1,5 +1,5 @@
 //! Reshaping with one inferred (-1) dimension.
-use infergate_proto::tensor::element_count;
+use infergate_proto::tensor::{check_count, element_count};
 
 pub fn reshape(tensor: &str, current: &[usize], want: &[i64]) -> Result<Vec<usize>, String> {
     let total =
@@ -34,6 +34,8 @@ pub fn reshape(tensor: &str, current: &[usize], want: &[i64]) -> Result<Vec<usiz
             "tensor '{tensor}': {total} elements do not fit shape {want:?}"
         ));
     }
+    // An empty tensor fits any shape with a 0 in it: bound it as decoding does.
+    check_count(tensor, &shape, total).map_err(|e| e.to_string())?;
     Ok(shape)
 }
 
@@ -52,5 +54,12 @@ mod tests {
         );
         assert!(reshape("t", &[6], &[-1, -1]).is_err());
         assert!(reshape("t", &[6], &[5]).is_err());
+    }
+
+    #[test]
+    fn an_empty_tensor_cannot_be_given_huge_dimensions() {
+        assert_eq!(reshape("t", &[0, 4], &[4, 0]).unwrap(), vec![4, 0]);
+        let err = reshape("t", &[0, 4], &[1 << 40, 0]).unwrap_err();
+        assert!(err.contains("holds no elements"), "{err}");
     }
 }
