@@ -26,6 +26,15 @@ pub fn scale(t: &Tensor, mean: &Numbers, std: &Numbers, axis: i64) -> Result<Ten
     }
     let axis = axis as usize;
     let channels = t.shape[axis];
+    if t.data.is_empty() {
+        // Nothing to scale; and no per-channel table sized by a dimension
+        // that the data does not back.
+        return Ok(if t.datatype() == DataType::Fp64 {
+            TensorData::Fp64(Vec::new())
+        } else {
+            TensorData::Fp32(Vec::new())
+        });
+    }
     let stride: usize = t.shape[axis + 1..].iter().product();
     let mean = per_channel(&t.name, "mean", mean, channels)?;
     let std = per_channel(&t.name, "std", std, channels)?;
@@ -47,6 +56,19 @@ pub fn scale(t: &Tensor, mean: &Numbers, std: &Numbers, axis: i64) -> Result<Ten
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_tensor_with_a_huge_axis_allocates_nothing() {
+        // Built field by field: decoding would refuse this shape already.
+        let t = Tensor {
+            name: "x".into(),
+            shape: vec![0, 1 << 61],
+            parameters: Default::default(),
+            data: TensorData::Fp32(vec![]),
+        };
+        let out = scale(&t, &Numbers::One(1.0), &Numbers::One(2.0), -1).unwrap();
+        assert_eq!(out, TensorData::Fp32(vec![]));
+    }
 
     #[test]
     fn scales_per_channel_on_any_axis() {
