@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 HTTP_PORT=${HTTP_PORT:-8080}
 GRPC_PORT=${GRPC_PORT:-8081}
 bash scripts/venv.sh requirements.txt
+source scripts/lib.sh; need_apt cmake # pingora (infergate proxy) needs cmake to build
 echo "==> building infergate (release)"
 cargo build --release --quiet --bin infergate
 

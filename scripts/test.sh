@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 bash scripts/venv.sh requirements.txt
+need_apt cmake # pingora (infergate proxy) needs cmake to build
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check

@@ -1,0 +1,67 @@
+//! Work beside the request path, run by pingora as background services:
+//! the pools' active health checks, and the "listening" line printed once
+//! the ports accept connections (tests and scripts wait for it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+
+use crate::router::Router;
+
+pub struct HealthChecks {
+    pub router: Arc<Router>,
+}
+
+#[async_trait]
+impl BackgroundService for HealthChecks {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut tasks = Vec::new();
+        for pool in self.router.pools.iter().filter(|p| p.health.is_some()) {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let Some((view, every)) = &pool.health else {
+                    return;
+                };
+                loop {
+                    view.run_health_check(true).await;
+                    tokio::time::sleep(*every).await;
+                }
+            }));
+        }
+        let _ = shutdown.changed().await;
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
+
+pub struct Announce {
+    pub listen: String,
+    pub admin: Option<String>,
+}
+
+#[async_trait]
+impl BackgroundService for Announce {
+    async fn start(&self, _shutdown: ShutdownWatch) {
+        let mut addrs = vec![self.listen.clone()];
+        addrs.extend(self.admin.clone());
+        for addr in &addrs {
+            // pingora binds in its own services: wait until they accept
+            for _ in 0..500 {
+                if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let admin = self
+            .admin
+            .as_deref()
+            .map(|a| format!(" admin={a}"))
+            .unwrap_or_default();
+        println!("infergate-proxy listening http={}{admin}", self.listen);
+    }
+}

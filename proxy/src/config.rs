@@ -1,0 +1,421 @@
+//! The proxy's TOML configuration (docs/proxy.md) and its validation.
+//!
+//! Parsing is serde's (unknown keys refused); `validate` then checks what
+//! serde cannot (references between pools and routes, ranges) and names the
+//! key at fault, e.g. `routes[1].split[0].pool`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+/// A configuration error, with the key it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Toml(String),
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: Listen,
+    #[serde(default)]
+    pub pools: BTreeMap<String, PoolConfig>,
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// HTTP/1.1 (and h2c when `h2c`) for REST and gRPC.
+    pub address: String,
+    #[serde(default = "yes")]
+    pub h2c: bool,
+    /// Admin port: `/metrics`, `/ready`, `/live`.
+    pub admin: Option<String>,
+    /// Worker threads of the proxy service (pingora's `threads`).
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Seconds SIGTERM waits for in-flight requests before exiting.
+    #[serde(default = "default_drain")]
+    pub drain_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balancing {
+    RoundRobin,
+    LeastRequest,
+    ConsistentHash,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// `host:port` of each backend (IP addresses, or names resolved at start).
+    pub backends: Vec<String>,
+    #[serde(default = "default_balancing")]
+    pub balancing: Balancing,
+    /// The header whose value is hashed (`consistent_hash` only).
+    pub hash_header: Option<String>,
+    /// Speak h2c to the backends for REST too (gRPC always uses h2c).
+    #[serde(default)]
+    pub h2c: bool,
+    /// Concurrent h2 streams per upstream connection (pingora's default is 1).
+    #[serde(default = "default_h2_streams")]
+    pub max_h2_streams: usize,
+    pub health: Option<HealthConfig>,
+    #[serde(default)]
+    pub ejection: EjectionConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    #[serde(default = "default_health_path")]
+    pub path: String,
+    #[serde(default = "default_health_interval")]
+    pub interval_ms: u64,
+    #[serde(default = "default_health_timeout")]
+    pub timeout_ms: u64,
+    /// Consecutive successes that make an unhealthy backend healthy.
+    #[serde(default = "default_rise")]
+    pub rise: usize,
+    /// Consecutive failures that make a healthy backend unhealthy.
+    #[serde(default = "default_fall")]
+    pub fall: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EjectionConfig {
+    /// Consecutive connect failures or 5xx answers that eject a backend (0: never).
+    #[serde(default = "default_consecutive")]
+    pub consecutive_failures: u32,
+    /// First cool-down; each ejection in a row doubles it, up to `max_ms`.
+    #[serde(default = "default_base_ms")]
+    pub base_ms: u64,
+    #[serde(default = "default_max_ms")]
+    pub max_ms: u64,
+}
+
+impl Default for EjectionConfig {
+    fn default() -> Self {
+        EjectionConfig {
+            consecutive_failures: default_consecutive(),
+            base_ms: default_base_ms(),
+            max_ms: default_max_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatch {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitTarget {
+    pub pool: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub name: String,
+    /// Model names (V1/V2 paths, gRPC model_name) this route serves.
+    #[serde(default)]
+    pub models: Vec<String>,
+    pub header: Option<HeaderMatch>,
+    pub path_prefix: Option<String>,
+    /// One pool, or `split` between pools by weight.
+    pub pool: Option<String>,
+    #[serde(default)]
+    pub split: Vec<SplitTarget>,
+    /// Header whose value keeps a client on one side of the split.
+    pub sticky_header: Option<String>,
+    /// Pool for gRPC requests when the backends serve gRPC on other ports.
+    pub grpc_pool: Option<String>,
+    /// Model names rewritten on the way up: `{ iris = "iris-v2" }`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the upstream (each read and write); beyond it: 504.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// POSTs may be re-sent to another backend after a mid-request failure.
+    #[serde(default)]
+    pub idempotent: bool,
+    /// Connect attempts on other backends after a connect failure.
+    #[serde(default = "default_connect_retries")]
+    pub connect_retries: usize,
+    /// In-flight requests beyond which new ones get 429 (0: no limit).
+    #[serde(default)]
+    pub max_in_flight: usize,
+    /// Request bodies beyond this many bytes get 413 (0: no limit).
+    #[serde(default)]
+    pub max_body_bytes: u64,
+}
+
+impl RouteConfig {
+    /// A route with no criteria catches everything: the default route.
+    pub fn is_default(&self) -> bool {
+        self.models.is_empty() && self.header.is_none() && self.path_prefix.is_none()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_threads() -> usize {
+    2
+}
+fn default_drain() -> u64 {
+    5
+}
+fn default_balancing() -> Balancing {
+    Balancing::LeastRequest
+}
+fn default_h2_streams() -> usize {
+    128
+}
+fn default_health_path() -> String {
+    "/v2/health/ready".into()
+}
+fn default_health_interval() -> u64 {
+    1000
+}
+fn default_health_timeout() -> u64 {
+    500
+}
+fn default_rise() -> usize {
+    2
+}
+fn default_fall() -> usize {
+    2
+}
+fn default_consecutive() -> u32 {
+    5
+}
+fn default_base_ms() -> u64 {
+    1000
+}
+fn default_max_ms() -> u64 {
+    30_000
+}
+fn default_connect_timeout() -> u64 {
+    1000
+}
+fn default_timeout() -> u64 {
+    60_000
+}
+fn default_connect_retries() -> usize {
+    2
+}
+
+impl Config {
+    pub fn load(path: &str) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        Config::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        check_addr("listen.address", &self.listen.address)?;
+        if let Some(admin) = &self.listen.admin {
+            check_addr("listen.admin", admin)?;
+        }
+        if self.listen.threads == 0 {
+            return Err(invalid("listen.threads", "must be at least 1"));
+        }
+        for (name, pool) in &self.pools {
+            validate_pool(&format!("pools.{name}"), pool)?;
+        }
+        if self.routes.is_empty() {
+            return Err(invalid("routes", "at least one [[routes]] is needed"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, route) in self.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            if !names.insert(route.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("route name {:?} is used twice", route.name),
+                ));
+            }
+            self.validate_route(&key, route)?;
+            if route.is_default() && i + 1 != self.routes.len() {
+                return Err(invalid(
+                    key,
+                    "a route without models, header or path_prefix catches every request: \
+                     it must be the last route",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_route(&self, key: &str, route: &RouteConfig) -> Result<(), ConfigError> {
+        let pool_ref = |k: String, name: &str| {
+            if self.pools.contains_key(name) {
+                Ok(())
+            } else {
+                Err(invalid(k, format!("no pool named {name:?} in [pools]")))
+            }
+        };
+        match (&route.pool, route.split.is_empty()) {
+            (Some(_), false) => {
+                return Err(invalid(
+                    format!("{key}.split"),
+                    "give either pool or split, not both",
+                ));
+            }
+            (None, true) => {
+                return Err(invalid(
+                    format!("{key}.pool"),
+                    "missing: give pool = \"NAME\" or split = [...]",
+                ));
+            }
+            (Some(p), true) => pool_ref(format!("{key}.pool"), p)?,
+            (None, false) => {
+                for (j, t) in route.split.iter().enumerate() {
+                    pool_ref(format!("{key}.split[{j}].pool"), &t.pool)?;
+                }
+                if route.split.iter().all(|t| t.weight == 0) {
+                    return Err(invalid(format!("{key}.split"), "the weights add up to 0"));
+                }
+            }
+        }
+        if let Some(p) = &route.grpc_pool {
+            pool_ref(format!("{key}.grpc_pool"), p)?;
+        }
+        if let Some(prefix) = &route.path_prefix
+            && !prefix.starts_with('/')
+        {
+            return Err(invalid(format!("{key}.path_prefix"), "must start with '/'"));
+        }
+        if let Some(h) = &route.header {
+            check_header_name(&format!("{key}.header.name"), &h.name)?;
+        }
+        if let Some(h) = &route.sticky_header {
+            check_header_name(&format!("{key}.sticky_header"), h)?;
+        }
+        if route.connect_timeout_ms == 0 {
+            return Err(invalid(format!("{key}.connect_timeout_ms"), "must be > 0"));
+        }
+        if route.timeout_ms == 0 {
+            return Err(invalid(format!("{key}.timeout_ms"), "must be > 0"));
+        }
+        for (from, to) in &route.aliases {
+            if to.is_empty() || to.contains('/') {
+                return Err(invalid(
+                    format!("{key}.aliases.{from}"),
+                    "must be a model name (not empty, no '/')",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_pool(key: &str, pool: &PoolConfig) -> Result<(), ConfigError> {
+    if pool.backends.is_empty() {
+        return Err(invalid(
+            format!("{key}.backends"),
+            "needs at least one backend",
+        ));
+    }
+    for (i, b) in pool.backends.iter().enumerate() {
+        check_host_port(&format!("{key}.backends[{i}]"), b)?;
+    }
+    match (&pool.balancing, &pool.hash_header) {
+        (Balancing::ConsistentHash, None) => {
+            return Err(invalid(
+                format!("{key}.hash_header"),
+                "missing: balancing = \"consistent_hash\" hashes this header",
+            ));
+        }
+        (_, Some(h)) => check_header_name(&format!("{key}.hash_header"), h)?,
+        _ => {}
+    }
+    if pool.max_h2_streams == 0 {
+        return Err(invalid(
+            format!("{key}.max_h2_streams"),
+            "must be at least 1",
+        ));
+    }
+    if let Some(h) = &pool.health {
+        let hk = format!("{key}.health");
+        if !h.path.starts_with('/') {
+            return Err(invalid(format!("{hk}.path"), "must start with '/'"));
+        }
+        if h.rise == 0 || h.fall == 0 {
+            return Err(invalid(
+                format!("{hk}.rise"),
+                "rise and fall must be at least 1",
+            ));
+        }
+        if h.interval_ms == 0 || h.timeout_ms == 0 {
+            return Err(invalid(
+                format!("{hk}.interval_ms"),
+                "interval_ms and timeout_ms must be > 0",
+            ));
+        }
+    }
+    let e = &pool.ejection;
+    if e.consecutive_failures > 0 && (e.base_ms == 0 || e.max_ms < e.base_ms) {
+        return Err(invalid(
+            format!("{key}.ejection.max_ms"),
+            "base_ms must be > 0 and max_ms >= base_ms",
+        ));
+    }
+    Ok(())
+}
+
+fn check_addr(key: &str, addr: &str) -> Result<(), ConfigError> {
+    addr.parse::<SocketAddr>()
+        .map(|_| ())
+        .map_err(|_| invalid(key, format!("{addr:?} is not IP:PORT")))
+}
+
+fn check_host_port(key: &str, addr: &str) -> Result<(), ConfigError> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(invalid(key, format!("{addr:?} is not HOST:PORT"))),
+    }
+}
+
+fn check_header_name(key: &str, name: &str) -> Result<(), ConfigError> {
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| ())
+        .map_err(|_| invalid(key, format!("{name:?} is not a header name")))
+}
