@@ -59,9 +59,7 @@ pub async fn registry(
         )));
     }
     let registry = if has_models {
-        infergate_predictor::registry_from_flags(&flags.predictor, &flags.serve.model_name)
-            .await
-            .map_err(|e| io::Error::other(e.to_string()))?
+        predictor_registry(flags).await?
     } else {
         Arc::new(ModelRegistry::new(Some(
             Arc::new(BuiltinRepository) as Arc<dyn ModelRepository>
@@ -77,6 +75,25 @@ pub async fn registry(
         registry.register(model);
     }
     Ok(registry)
+}
+
+/// The ONNX models of --model_dir / --storage_uri, served in-process.
+#[cfg(feature = "predictor")]
+async fn predictor_registry(flags: &Flags) -> io::Result<Arc<ModelRegistry>> {
+    infergate_predictor::registry_from_flags(&flags.predictor, &flags.serve.model_name)
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// A transformer / proxy-only build (no `predictor` feature) cannot serve
+/// ONNX models; it says so at start rather than serving nothing.
+#[cfg(not(feature = "predictor"))]
+async fn predictor_registry(_flags: &Flags) -> io::Result<Arc<ModelRegistry>> {
+    Err(invalid(
+        "--model_dir / --storage_uri: this build has no predictor; use the \
+         infergate-predictor image (or build infergate with the `predictor` feature)"
+            .to_string(),
+    ))
 }
 
 /// Serves what `flags` describe until shut down.

@@ -5,8 +5,12 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+#[cfg(feature = "predictor")]
 use infergate_predictor::PredictorFlags;
 use infergate_server::cli::{ServeFlags, strtobool};
+
+#[cfg(not(feature = "predictor"))]
+use super::no_predictor::PredictorFlags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PredictorProtocol {

@@ -1,6 +1,8 @@
 //! The `infergate` command line; parsing (environment, config file, unknown
 //! flags) is shared with `infergate-predictor` in `infergate_server::cli`.
 mod flags;
+#[cfg(not(feature = "predictor"))]
+mod no_predictor;
 
 use std::ffi::OsString;
 
