@@ -24,3 +24,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+# --- deploy (issue 12): the transformer-only build, the images (assembled
+# roots served under chroot, podman build) and every manifest checked.
+# Last: it builds an infergate without the predictor feature, which takes
+# target/debug/infergate's place while it runs (deploy/README.md). ---
+bash deploy/scripts/check.sh
+# --- end deploy ---
