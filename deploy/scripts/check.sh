@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 export PROFILE=${PROFILE:-debug}
+# Each step says how long it took: the whole must stay a few minutes of CI.
+step() { echo "==> $1 (deploy checks at ${SECONDS}s)"; }
 
 command -v kubectl >/dev/null || need_apt kubernetes-client
 # podman only builds the images; INFERGATE_DEPLOY_PODMAN=0 skips installing it.
@@ -17,7 +19,7 @@ command -v kubectl >/dev/null || need_apt kubernetes-client
 # checkov pins boto3/packaging below what the main .venv needs: its own venv.
 VENV=.venv-deploy bash scripts/venv.sh deploy/requirements.txt
 
-echo "==> cargo clippy, infergate without the predictor feature"
+step "cargo clippy, infergate without the predictor feature"
 cargo clippy --quiet -p infergate-gateway --no-default-features --features mimalloc -- -D warnings
 # The transformer-only build links neither ONNX Runtime's bindings nor the
 # storage or archive crates (it and examples/image-transformer).
@@ -31,10 +33,12 @@ for pkg in "infergate-gateway --no-default-features --features mimalloc" inferga
   fi
 done
 
+step "images"
 PODMAN=${INFERGATE_DEPLOY_PODMAN:-1} bash deploy/scripts/build-images.sh
 
-echo "==> deploy tests"
+step "deploy tests"
 export INFERGATE_DEPLOY_OUT=${OUT:-${CARGO_TARGET_DIR:-target}/deploy} INFERGATE_DEPLOY_REQUIRE=1
 PODMAN_OK=${INFERGATE_DEPLOY_PODMAN:-1}
 [ "$PODMAN_OK" = 1 ] || INFERGATE_DEPLOY_REQUIRE=0
-.venv-deploy/bin/python -m pytest deploy/tests -v -p no:cacheprovider
+PYTHONDONTWRITEBYTECODE=1 .venv-deploy/bin/python -m pytest deploy/tests -v -p no:cacheprovider
+step "done"

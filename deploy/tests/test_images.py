@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -83,6 +84,19 @@ def test_transformer_build_refuses_to_serve_models(out_dir):
         assert proc.wait_listening(timeout=20) is None
         assert proc.proc.wait(timeout=10) != 0
         assert NO_PREDICTOR in proc.output()
+    finally:
+        proc.stop()
+
+
+def test_transformer_build_still_serves_builtin_models(out_dir):
+    """--builtin_models live in infergate-server, not the predictor."""
+    proc = RootProcess(out_dir, "transformer", ["--builtin_models", "simple", "--http_port", "0",
+                                                "--grpc_port", "0"], tag="builtin")
+    try:
+        addrs = proc.wait_listening()
+        assert addrs, proc.output()
+        with urllib.request.urlopen(http_addr(addrs[0]) + "/v2/models/simple", timeout=10) as resp:
+            assert json.loads(resp.read())["name"] == "simple"
     finally:
         proc.stop()
 
