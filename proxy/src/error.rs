@@ -55,10 +55,12 @@ impl ProxyError {
         }
     }
 
-    /// The error pingora reports, classified (kind used as a metric label).
-    pub fn from_pingora(e: &Error) -> (ProxyError, &'static str) {
+    /// The error pingora reports about `backend`, classified (the kind is a
+    /// metric label). The detail stays short: pingora's own context chain
+    /// is for the log, not the client.
+    pub fn from_pingora(e: &Error, backend: &str) -> (ProxyError, &'static str) {
         use ErrorType::*;
-        let detail = e.to_string();
+        let detail = format!("{backend} ({})", e.etype().as_str());
         match e.etype() {
             ConnectTimedout => (ProxyError::Timeout(detail), "connect_timeout"),
             ReadTimedout | WriteTimedout => (ProxyError::Timeout(detail), "timeout"),
@@ -148,9 +150,9 @@ mod tests {
     #[test]
     fn timeouts_are_504_and_connect_failures_502() {
         let t = Error::new(ErrorType::ReadTimedout);
-        assert_eq!(ProxyError::from_pingora(&t).0.status(), (504, 4));
+        assert_eq!(ProxyError::from_pingora(&t, "b").0.status(), (504, 4));
         let c = Error::new(ErrorType::ConnectRefused);
-        assert_eq!(ProxyError::from_pingora(&c).0.status(), (502, 14));
+        assert_eq!(ProxyError::from_pingora(&c, "b").0.status(), (502, 14));
         assert!(is_connect_error(&c));
         assert!(!is_connect_error(&t));
     }

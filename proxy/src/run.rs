@@ -109,6 +109,14 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
 }
 
 fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
+    // The proxy's own events (ejections, upstream errors) on stderr;
+    // RUST_LOG overrides the level.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let conf = ServerConf {
         threads: config.listen.threads,
         grace_period_seconds: Some(config.listen.drain_seconds),

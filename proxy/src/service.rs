@@ -369,10 +369,11 @@ impl ProxyHttp for ProxyService {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let err = ctx
-            .error
-            .take()
-            .unwrap_or_else(|| ProxyError::from_pingora(e).0);
+        let err = ctx.error.take().unwrap_or_else(|| {
+            let backend = self.current_backend(ctx).map(|b| b.id.clone());
+            ProxyError::from_pingora(e, backend.as_deref().unwrap_or("upstream")).0
+        });
+        tracing::warn!(request_id = %ctx.request_id, "{e}");
         let code = if session.response_written().is_some() {
             0 // the answer has begun: the connection can only be cut
         } else {
