@@ -26,7 +26,14 @@ pub async fn inputs(
     model: &str,
     version: Option<&str>,
     tls: &TlsOptions,
+    headers: &[String],
 ) -> Result<Vec<TensorMetadata>> {
+    // The run's -H headers go on this request too: a target that wants a
+    // token wants it here first.
+    let headers = headers
+        .iter()
+        .map(|h| client::parse_header(h))
+        .collect::<Result<Vec<_>>>()?;
     let fail = |reason: String| LoadError::Metadata {
         model: model.to_string(),
         target: spec.label.clone(),
@@ -36,11 +43,20 @@ pub async fn inputs(
         if protocol == Protocol::Grpc {
             let dialer = client::dialer(spec, HttpVersion::H2, tls)?;
             let channel = client::grpc_channel(&dialer).await?;
+            let mut req = tonic::Request::new(ModelMetadataRequest {
+                name: model.to_string(),
+                version: version.unwrap_or_default().to_string(),
+            });
+            for (k, v) in &headers {
+                if let (Ok(k), Ok(v)) = (
+                    tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes()),
+                    tonic::metadata::MetadataValue::try_from(v.as_bytes()),
+                ) {
+                    req.metadata_mut().insert(k, v);
+                }
+            }
             let resp = GrpcInferenceServiceClient::new(channel)
-                .model_metadata(ModelMetadataRequest {
-                    name: model.to_string(),
-                    version: version.unwrap_or_default().to_string(),
-                })
+                .model_metadata(req)
                 .await
                 .map_err(|s| fail(format!("{}: {}", s.code(), s.message())))?;
             let md = infergate_proto::grpc::metadata_from_grpc(resp.into_inner())?;
@@ -48,7 +64,7 @@ pub async fn inputs(
         } else {
             let dialer = client::dialer(spec, HttpVersion::H1, tls)?;
             let path = model_path(&spec.base_path, model, version);
-            let (status, body) = client::get(&dialer, &path).await?;
+            let (status, body) = client::get(&dialer, &path, &headers).await?;
             if status != 200 {
                 return Err(fail(format!(
                     "GET {path}: HTTP {status}: {}",

@@ -141,9 +141,24 @@ fn latency_over_time(path: &Path, report: &Report) -> Result<()> {
         lines.push((format!("{} p50", t.info.label), p50));
         lines.push((format!("{} p99", t.info.label), p99));
     }
+    let span = lines
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|&(x, _)| x))
+        .fold(0.0f64, f64::max);
+    let decimals = time_decimals(span);
     draw(path, "Latency per window", "time (s)", &lines, &|x| {
-        format!("{x:.0}")
+        format!("{x:.decimals$}")
     })
+}
+
+/// Decimals the time axis needs so that its ~10 labels differ: a 3 s run
+/// labelled in whole seconds would read 0, 0, 1, 1, 1, 2...
+fn time_decimals(span_s: f64) -> usize {
+    match span_s {
+        s if s >= 20.0 => 0,
+        s if s >= 2.0 => 1,
+        _ => 2,
+    }
 }
 
 /// Percentile p on an axis of "nines": 90% -> 1, 99% -> 2, 99.9% -> 3.
@@ -181,5 +196,23 @@ mod tests {
         assert!((nines(90.0) - 1.0).abs() < 1e-9);
         assert!((nines(99.9) - 3.0).abs() < 1e-9);
         assert_eq!(nines(0.0), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod time_axis_tests {
+    use super::time_decimals;
+
+    #[test]
+    fn labels_of_a_short_run_do_not_repeat() {
+        for span in [0.5f64, 3.0, 12.0, 60.0] {
+            let d = time_decimals(span);
+            let labels: Vec<String> = (0..=10)
+                .map(|i| format!("{:.d$}", span * f64::from(i) / 10.0))
+                .collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(unique.len(), labels.len(), "span {span}: {labels:?}");
+        }
     }
 }

@@ -99,19 +99,27 @@ pub fn render(r: &Report) -> String {
                 ""
             }
         );
+        // No answer, no latency: "n/a" rather than a 0.000 that reads as fast.
+        let cell = |v: f64| {
+            if l.samples == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{v:.3}")
+            }
+        };
         let _ = writeln!(
             out,
-            "{:<w$}  {:<9}  {:>9}  {:>7}  {:>10.1}  {:>8.3}  {:>8.3}  {:>8.3}  {:>8.3}  {:>8.3}",
+            "{:<w$}  {:<9}  {:>9}  {:>7}  {:>10.1}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
             t.info.label,
             proto,
             t.requests,
             t.errors.total,
             t.rps,
-            l.p50,
-            l.p90,
-            l.p99,
-            l.p999,
-            l.max
+            cell(l.p50),
+            cell(l.p90),
+            cell(l.p99),
+            cell(l.p999),
+            cell(l.max)
         );
         details(&mut out, t);
     }

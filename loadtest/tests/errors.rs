@@ -125,3 +125,88 @@ fn a_server_that_goes_away_is_counted_not_fatal() {
         .sum();
     assert!(lost > 0, "{by_kind:?}");
 }
+
+#[test]
+fn headers_go_on_the_metadata_request_too() {
+    // A target behind a token: without -H the run fails at its first step
+    // (metadata), with it every request passes, over REST and gRPC.
+    let mock = Mock::start(&["--require-header", "authorization: Bearer t0k"]);
+    for url in [
+        format!("http://{}", mock.http),
+        format!("grpc://{}", mock.grpc),
+    ] {
+        let out = run_tool(
+            &[
+                "run",
+                "--no-progress",
+                "-m",
+                "m",
+                "-n",
+                "20",
+                "-w",
+                "0s",
+                "-c",
+                "2",
+                &url,
+            ],
+            Duration::from_secs(60),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{url}: a run without the token must fail: {stderr}"
+        );
+        assert!(
+            stderr.contains("metadata")
+                || stderr.contains("401")
+                || stderr.contains("Unauthenticated"),
+            "{url}: {stderr}"
+        );
+        let r = run_json(&[
+            "-m",
+            "m",
+            "-n",
+            "20",
+            "-w",
+            "0s",
+            "-c",
+            "2",
+            "-H",
+            "authorization: Bearer t0k",
+            &url,
+        ]);
+        assert_eq!(u(&r["targets"][0]["ok"]), 20, "{url}: {r}");
+    }
+}
+
+#[test]
+fn a_run_where_every_request_times_out_prints_no_latency() {
+    // Every answer takes 2 s and the client waits 100 ms: no latency to show.
+    let mock = Mock::start(&["--latency", "2s"]);
+    let url = format!("http://{}", mock.http);
+    let out = run_tool(
+        &[
+            "run",
+            "--no-progress",
+            "-m",
+            "m",
+            "-n",
+            "4",
+            "-w",
+            "0s",
+            "-c",
+            "2",
+            "--timeout",
+            "100ms",
+            &url,
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("v2") && l.contains(&mock.http.to_string()))
+        .unwrap_or_else(|| panic!("no row for the target: {stdout}"));
+    assert!(row.contains("n/a"), "{row}");
+    assert!(!row.contains("0.000"), "{row}");
+}

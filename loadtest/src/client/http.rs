@@ -133,11 +133,18 @@ impl H2Conn {
 }
 
 /// A GET over a fresh HTTP/1.1 connection.
-pub async fn get(dialer: &Dialer, path: &str) -> io::Result<(u16, Bytes)> {
+pub async fn get(
+    dialer: &Dialer,
+    path: &str,
+    headers: &[(http::HeaderName, http::HeaderValue)],
+) -> io::Result<(u16, Bytes)> {
     let (mut send, conn) = h1_handshake(dialer).await?;
     let driver = tokio::spawn(conn);
-    let req = Request::get(path)
-        .header(http::header::HOST, dialer.authority.as_str())
+    let mut req = Request::get(path).header(http::header::HOST, dialer.authority.as_str());
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let req = req
         .body(Full::new(Bytes::new()))
         .map_err(io::Error::other)?;
     let result = async {

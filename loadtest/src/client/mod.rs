@@ -219,8 +219,12 @@ pub async fn connect(ep: &Arc<Endpoint>, workers: usize, shared: usize) -> Resul
 }
 
 /// A single GET over a fresh HTTP/1.1 connection (metadata, readiness).
-pub async fn get(dialer: &Dialer, path: &str) -> Result<(u16, Bytes)> {
-    http::get(dialer, path)
+pub async fn get(
+    dialer: &Dialer,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+) -> Result<(u16, Bytes)> {
+    http::get(dialer, path, headers)
         .await
         .map_err(|e| LoadError::Connect {
             target: dialer.authority.clone(),

@@ -13,6 +13,16 @@ pub struct MockGrpc {
     pub state: Arc<State>,
 }
 
+impl MockGrpc {
+    fn admit(&self, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
+        if self.state.admits(&metadata.clone().into_headers()) {
+            Ok(())
+        } else {
+            Err(Status::unauthenticated("missing the required header"))
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl GrpcInferenceService for MockGrpc {
     async fn server_live(
@@ -51,6 +61,7 @@ impl GrpcInferenceService for MockGrpc {
         &self,
         req: Request<ModelMetadataRequest>,
     ) -> Result<Response<ModelMetadataResponse>, Status> {
+        self.admit(req.metadata())?;
         Ok(Response::new(metadata_to_grpc(
             &self.state.metadata(&req.get_ref().name),
         )))
@@ -60,6 +71,7 @@ impl GrpcInferenceService for MockGrpc {
         &self,
         req: Request<ModelInferRequest>,
     ) -> Result<Response<ModelInferResponse>, Status> {
+        self.admit(req.metadata())?;
         if self.state.behavior.serve().await {
             return Err(Status::internal("mock error"));
         }

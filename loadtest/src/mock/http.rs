@@ -86,6 +86,12 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<HttpRes
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let route = route(&parts.method, path);
+    if !matches!(route, Route::Stats) && !state.admits(&parts.headers) {
+        return Ok(error(
+            StatusCode::UNAUTHORIZED,
+            "missing the required header",
+        ));
+    }
     let resp = match route {
         Route::Health => json(StatusCode::OK, r#"{"ready":true}"#),
         Route::V2ModelReady => json(StatusCode::OK, r#"{"ready":true}"#),

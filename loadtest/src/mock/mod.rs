@@ -54,6 +54,10 @@ pub struct MockArgs {
     /// Serve REST over TLS with a self-signed certificate for localhost.
     #[arg(long)]
     pub tls: bool,
+    /// Require this header (`NAME: VALUE`) on every request, metadata
+    /// included; without it: 401 / UNAUTHENTICATED (a target behind a token).
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub require_header: Option<String>,
     /// Runtime worker threads (default: the CPUs this process may use).
     #[arg(short, long)]
     pub threads: Option<usize>,
@@ -63,9 +67,17 @@ pub struct MockArgs {
 pub struct State {
     pub behavior: Behavior,
     pub inputs: Vec<TensorMetadata>,
+    pub required_header: Option<(::http::HeaderName, ::http::HeaderValue)>,
 }
 
 impl State {
+    /// Whether a request with these headers may be served.
+    pub fn admits(&self, headers: &::http::HeaderMap) -> bool {
+        self.required_header
+            .as_ref()
+            .is_none_or(|(k, v)| headers.get(k) == Some(v))
+    }
+
     pub fn metadata(&self, name: &str) -> ModelMetadata {
         ModelMetadata {
             name: name.to_string(),
@@ -142,6 +154,10 @@ pub async fn run(args: &MockArgs) -> Result<()> {
     let state = Arc::new(State {
         behavior: Behavior::new(args.latency, args.latency_dist, args.error_rate),
         inputs,
+        required_header: match &args.require_header {
+            Some(h) => Some(crate::client::parse_header(h)?),
+            None => None,
+        },
     });
     let tls = if args.tls { Some(self_signed()?) } else { None };
     let http = TcpListener::bind(SocketAddr::new(args.bind, args.http_port)).await?;

@@ -46,7 +46,7 @@ async fn source_for(
         Some(Source::V2(_)) => false,
     };
     let md = if wants_metadata {
-        metadata::inputs(spec, protocol, &args.model, version, tls).await
+        metadata::inputs(spec, protocol, &args.model, version, tls, &args.headers).await
     } else {
         Ok(Vec::new())
     };
