@@ -30,9 +30,13 @@ def launches():
                 for c in spec.get(component, {}).get("containers", []):
                     injected = []
                     if component == "transformer":
-                        # What the KServe controller appends to a transformer's args.
-                        injected = ["--model_name", name, "--predictor_host", f"{name}-predictor.default",
-                                    "--http_port", "8080"]
+                        # What the KServe controller appends to a transformer's
+                        # args, each unless an arg already starts with it.
+                        controller = {"--model_name": name, "--predictor_host": f"{name}-predictor.default",
+                                      "--http_port": "8080"}
+                        for flag, value in controller.items():
+                            if not any(a.startswith(flag) for a in c.get("args", [])):
+                                injected += [flag, value]
                     groups.append((c, injected, {}))
         elif kind in ("ClusterServingRuntime", "ServingRuntime"):
             for c in spec["containers"]:

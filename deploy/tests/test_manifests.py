@@ -166,10 +166,11 @@ def test_transformer_in_front_of_kserve_sklearn(sources):
     assert isvc["spec"]["predictor"]["model"]["modelFormat"]["name"] == "sklearn"
     container = isvc["spec"]["transformer"]["containers"][0]
     assert "infergate-transformer" in container["image"]
-    assert "--predictor_protocol" in container["args"]
-    # The controller injects these; giving them too would double them.
-    for injected in ("--model_name", "--predictor_host", "--http_port"):
-        assert not any(a.split("=")[0] == injected for a in container["args"]), injected
+    flags = {a.split("=")[0]: a.partition("=")[2] for a in container["args"]}
+    assert flags["--model_name"] == isvc["metadata"]["name"] and flags["--http_port"] == "8080"
+    assert flags["--predictor_protocol"] == "v1"
+    # The controller adds it with the namespace the service lands in.
+    assert "--predictor_host" not in flags
     health_probes(container, 8080)
 
 
