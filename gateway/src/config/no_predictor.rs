@@ -11,6 +11,6 @@ pub struct PredictorFlags {
     pub model_dir: Option<PathBuf>,
 
     /// Refused: this build has no predictor (use the infergate-predictor image).
-    #[arg(long = "storage_uri", env = "STORAGE_URI")]
+    #[arg(long = "storage_uri", env = "INFERGATE_STORAGE_URI")]
     pub storage_uri: Option<String>,
 }
