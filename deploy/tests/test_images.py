@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from conftest import skip_or_fail
 from roots import RootProcess, http_addr, post_json
 
 SEED = {"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}
@@ -111,7 +112,6 @@ IMAGES = ["infergate-base", "infergate-transformer", "infergate-ort-cpu", "infer
 def sizes(out_dir):
     path = out_dir / "sizes.txt"
     if shutil.which("podman") is None or not path.exists():
-        from conftest import skip_or_fail
         skip_or_fail("no podman images (podman not installed, or PODMAN=0)")
     lines = path.read_text().split("\n")
     return lines[0].split()[1], {n: int(s) for n, s in (line.split() for line in lines[1:] if line)}

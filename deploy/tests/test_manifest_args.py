@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import DEPLOY, KUSTOMIZATIONS, PLAIN, plain, render
+from conftest import KUSTOMIZATIONS, PLAIN, plain, render
 from roots import RootProcess
 
 # Flags KServe passes that infergate accepts and ignores on purpose would go

@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import CRDS, DEPLOY, KUSTOMIZATIONS, all_objects, kserve_containers, skip_or_fail
+from conftest import CRDS, DEPLOY, all_objects, kserve_containers, pod_containers, skip_or_fail
 
 K8S_VERSION = "1.32"
 KSERVE_GROUP = "serving.kserve.io"
@@ -201,12 +201,14 @@ def test_collocated_ports(sources):
 
 
 def test_containers_run_as_non_root_on_a_read_only_root(sources):
+    count = 0
     for src, obj in all_objects(sources):
-        for container in (kserve_containers(obj) if obj["apiVersion"].startswith(KSERVE_GROUP)
-                          else obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])):
+        for container in pod_containers(obj):
             ctx = container.get("securityContext", {})
             assert ctx.get("runAsNonRoot") and ctx.get("readOnlyRootFilesystem"), (src, container["name"])
             assert ctx.get("runAsUser") == 65532 and ctx["capabilities"]["drop"] == ["ALL"]
+            count += 1
+    assert count >= 5
 
 
 # ---------- checkov ----------
