@@ -35,7 +35,8 @@ pub fn main_with(transformer: Option<Arc<dyn Transformer>>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    infergate_server::cli::init_logging(&loaded.flags.serve);
+    // Held to the end: dropping it writes out the queued log lines.
+    let _logs = infergate_server::cli::init_logging(&loaded.flags.serve);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }

@@ -35,7 +35,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    cli::init_logging(&loaded.flags.serve);
+    // Held to the end: dropping it writes out the queued log lines.
+    let _logs = cli::init_logging(&loaded.flags.serve);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }

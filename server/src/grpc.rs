@@ -2,7 +2,7 @@
 //! plus `grpc.health.v1.Health` and server reflection (v1 and v1alpha, so
 //! that old and new grpcurl builds list services).
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use infergate_proto::OutputFormat;
 use infergate_proto::grpc::pb::grpc_inference_service_server::{
@@ -10,6 +10,7 @@ use infergate_proto::grpc::pb::grpc_inference_service_server::{
 };
 use infergate_proto::grpc::pb::*;
 use infergate_proto::grpc::{self, FILE_DESCRIPTOR_SET, SERVICE_NAME};
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::dataplane::{DataPlane, v2_answer};
@@ -102,6 +103,7 @@ impl GrpcInferenceService for GrpcApi {
         let (metadata, _, msg) = req.into_parts();
         let ctx = context(metadata);
         let model_name = msg.model_name.clone();
+        let access = crate::access_log::enabled().then(|| (Instant::now(), msg.encoded_len()));
         let result = async {
             let model = self
                 .dataplane
@@ -123,6 +125,20 @@ impl GrpcInferenceService for GrpcApi {
             Err(e) => format!("{:?}", e.class().grpc_code()).into(),
         };
         metrics::count_request(&model_name, "grpc", &outcome);
+        if let Some((started, bytes_in)) = access {
+            crate::access_log::Access {
+                request_id: &ctx.request_id,
+                model: &model_name,
+                protocol: "grpc",
+                method: "POST",
+                path: "/inference.GRPCInferenceService/ModelInfer",
+                status: &outcome,
+                started,
+                bytes_in: bytes_in as u64,
+                bytes_out: result.as_ref().map_or(0, |r| r.encoded_len() as u64),
+            }
+            .write();
+        }
         result.map(Response::new).map_err(|e| e.to_status())
     }
 

@@ -2,6 +2,7 @@
 //! the binary extension) and a gRPC server (`inference.GRPCInferenceService`,
 //! health, reflection) in front of a registry of [`Model`]s. Both binaries,
 //! `infergate` and `infergate-predictor`, serve through it.
+pub mod access_log;
 pub mod builtin;
 pub mod cli;
 pub mod dataplane;

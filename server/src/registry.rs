@@ -41,6 +41,9 @@ pub struct ModelRegistry {
     repository: Option<Arc<dyn ModelRepository>>,
     /// Loads and unloads run one at a time.
     changes: tokio::sync::Mutex<()>,
+    /// Drains the models' histogram samples while the registry serves them;
+    /// stops with it.
+    _upkeep: crate::metrics::Upkeep,
 }
 
 impl ModelRegistry {
@@ -49,6 +52,7 @@ impl ModelRegistry {
             models: RwLock::new(BTreeMap::new()),
             repository,
             changes: tokio::sync::Mutex::new(()),
+            _upkeep: crate::metrics::Upkeep::start(),
         }
     }
 

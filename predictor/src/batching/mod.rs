@@ -17,6 +17,10 @@ pub use split::{batch_key, concat, split};
 use crate::error::{PredictorError, Result};
 use crate::model_config::BatchSettings;
 
+/// Rows in each batch a dynamic batcher ran, by model. A name ending in
+/// `_size` gets count buckets (1, 2, 4 ... 512) from the server's recorder.
+pub const BATCH_SIZE: &str = "infergate_batch_size";
+
 /// What runs a formed batch (the session pool; a stand-in in tests).
 #[async_trait]
 pub trait BatchRunner: Send + Sync + 'static {
@@ -91,9 +95,14 @@ async fn actor(
     runner: Arc<dyn BatchRunner>,
 ) {
     let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
-    let batch_size = infergate_server::metrics::for_model(&model)
-        .batch_size
-        .clone();
+    // The recorder first: a handle made before it exists records nothing.
+    infergate_server::metrics::prometheus();
+    let batch_size = metrics::histogram!(BATCH_SIZE, "model_name" => model.clone());
+    metrics::describe_histogram!(
+        BATCH_SIZE,
+        metrics::Unit::Count,
+        "Rows in each batch a dynamic batcher ran, by model."
+    );
     let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
     let admit = |queue: &mut BatchQueue<Item>, p: Pending<Item>| {
         if let Err(p) = queue.push(p) {

@@ -1,20 +1,72 @@
 //! Logs to stderr, filtered by RUST_LOG (default `info`), as text or JSON.
+//!
+//! Lines go through a bounded non-blocking writer: a request's worker thread
+//! only queues its line, and a logging thread writes it out. KServe's latency
+//! log (one line per request, on by default) written synchronously cost 17%
+//! of the throughput (docs/benchmarks.md, "Latency logging"). When the queue
+//! is full, new lines are dropped and counted (`infergate_log_lines_dropped_total`)
+//! rather than slowing requests down.
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Directive;
 
 use super::{LogFormat, ServeFlags};
+use crate::access_log;
 
-pub fn init_logging(flags: &ServeFlags) {
+/// Lines the queue holds before it drops new ones: about two seconds of a
+/// saturated server's latency log, and at most a few tens of MB.
+const BUFFERED_LINES: usize = 100_000;
+
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Log lines dropped so far because the writer fell behind (0 when
+/// [`init_logging`] did not set the writer up).
+pub fn dropped_lines() -> u64 {
+    DROPPED.get().map_or(0, |c| c.dropped_lines() as u64)
+}
+
+/// Keeps the logging thread alive; dropping it writes out the queued lines
+/// (for up to a second). Hold it until the program exits.
+#[must_use = "dropping the guard stops logging; keep it until exit"]
+pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
+
+/// Colour codes only for a person watching a terminal: a file, a pipe or a
+/// container log gets plain text. `NO_COLOR` (no-color.org) turns it off too.
+fn colour(out: &impl IsTerminal) -> bool {
+    out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn init_logging(flags: &ServeFlags) -> LogGuard {
     if !flags.configure_logging {
-        return;
+        return LogGuard(None);
     }
-    let filter =
+    let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,ort=warn"));
+    if !flags.enable_access_log {
+        // Off in the filter, so that a disabled access log costs a request
+        // one cached check and nothing else.
+        if let Ok(off) = format!("{}=off", access_log::TARGET).parse::<Directive>() {
+            filter = filter.add_directive(off);
+        }
+    }
+    let ansi = colour(&std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(BUFFERED_LINES)
+        .thread_name("infergate-log")
+        .finish(std::io::stderr());
+    let _ = DROPPED.set(writer.error_counter());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     // A second init (an embedding program's) is not an error worth stopping for.
     let _ = match flags.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    LogGuard(Some(guard))
 }

@@ -9,7 +9,7 @@ mod serve_flags;
 mod unknown;
 
 pub use loader::{ConfigError, Loaded, load};
-pub use logging::init_logging;
+pub use logging::{LogGuard, dropped_lines, init_logging};
 pub use serve_flags::{LogFormat, ServeFlags};
 
 /// Python's `strtobool`, which KServe uses for its boolean flags.

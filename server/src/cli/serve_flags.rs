@@ -152,8 +152,9 @@ pub struct ServeFlags {
           num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
     pub enable_latency_logging: bool,
 
-    /// Log one line per REST request: method, path, status, milliseconds, request id.
-    #[arg(long = "enable_access_log", env = "INFERGATE_ENABLE_ACCESS_LOG", default_value = "false",
+    /// Log one line per request, REST and gRPC (target infergate::access): request
+    /// id, model, protocol, method, path, status, duration, bytes in and out.
+    #[arg(long = "enable_access_log", visible_alias = "access_log", env = "INFERGATE_ENABLE_ACCESS_LOG", default_value = "false",
           num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
     pub enable_access_log: bool,
 
@@ -171,7 +172,8 @@ pub struct ServeFlags {
     #[arg(long = "access_log_format", env = "INFERGATE_ACCESS_LOG_FORMAT")]
     pub access_log_format: Option<String>,
 
-    /// Log format.
+    /// Log format: text (coloured only on a terminal; NO_COLOR turns colour
+    /// off) or json (one object a line: timestamp, level, target, fields).
     #[arg(
         long = "log_format",
         env = "INFERGATE_LOG_FORMAT",

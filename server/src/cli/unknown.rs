@@ -17,7 +17,11 @@ pub fn drop_unknown_flags(
             long.is_empty()
                 || long == "help"
                 || long == "version"
-                || cmd.get_arguments().any(|a| a.get_long() == Some(long))
+                || cmd.get_arguments().any(|a| {
+                    a.get_long() == Some(long)
+                        || a.get_all_aliases()
+                            .is_some_and(|names| names.contains(&long))
+                })
         } else {
             let short = name.trim_start_matches('-').chars().next();
             matches!(short, Some('h' | 'V'))

@@ -86,19 +86,23 @@ impl RestApi {
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             resp.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
         }
-        let status = resp.status().as_u16();
         if let Some((model, protocol)) = target {
             crate::metrics::count_request(model, protocol, resp.status().as_str());
         }
         if let Some(started) = started {
-            tracing::info!(
-                target: "infergate::access",
-                method = %parts.method,
-                path = parts.uri.path(),
-                status,
-                ms = started.elapsed().as_micros() as f64 / 1e3,
-                request_id = %ctx.request_id,
-            );
+            let (model, protocol) = target.unwrap_or(("-", "rest"));
+            crate::access_log::Access {
+                request_id: &ctx.request_id,
+                model,
+                protocol,
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                status: resp.status().as_str(),
+                started,
+                bytes_in: crate::access_log::content_length(&ctx.headers),
+                bytes_out: hyper::body::Body::size_hint(resp.body()).lower(),
+            }
+            .write();
         }
         Ok(resp)
     }
