@@ -170,6 +170,12 @@ pub struct RouteConfig {
     /// Connect attempts on other backends after a connect failure.
     #[serde(default = "default_connect_retries")]
     pub connect_retries: usize,
+    /// Retries allowed: this share of the route's requests of the last 1-2 s...
+    #[serde(default = "default_budget_ratio")]
+    pub retry_budget_ratio: f64,
+    /// ...plus this many.
+    #[serde(default = "default_budget_min")]
+    pub retry_budget_min: u32,
     /// In-flight requests beyond which new ones get 429 (0: no limit).
     #[serde(default)]
     pub max_in_flight: usize,
@@ -232,6 +238,12 @@ fn default_timeout() -> u64 {
 }
 fn default_connect_retries() -> usize {
     2
+}
+fn default_budget_ratio() -> f64 {
+    0.2
+}
+fn default_budget_min() -> u32 {
+    3
 }
 
 impl Config {
@@ -331,6 +343,12 @@ impl Config {
         }
         if route.connect_timeout_ms == 0 {
             return Err(invalid(format!("{key}.connect_timeout_ms"), "must be > 0"));
+        }
+        if !(0.0..=1.0).contains(&route.retry_budget_ratio) {
+            return Err(invalid(
+                format!("{key}.retry_budget_ratio"),
+                "must be between 0 and 1",
+            ));
         }
         if route.timeout_ms == 0 {
             return Err(invalid(format!("{key}.timeout_ms"), "must be > 0"));

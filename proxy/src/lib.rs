@@ -15,6 +15,7 @@ pub mod headers;
 pub mod metrics;
 pub mod model_path;
 pub mod pool;
+pub mod retry_budget;
 pub mod router;
 pub mod run;
 pub mod service;

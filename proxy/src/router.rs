@@ -13,6 +13,7 @@ use pingora::http::RequestHeader;
 use crate::balance;
 use crate::config::{Config, ConfigError, RouteConfig};
 use crate::pool::Pool;
+use crate::retry_budget::RetryBudget;
 
 pub struct Route {
     pub name: String,
@@ -29,6 +30,7 @@ pub struct Route {
     pub timeout: Duration,
     pub idempotent: bool,
     pub connect_retries: usize,
+    pub retry_budget: RetryBudget,
     pub max_in_flight: usize,
     pub max_body_bytes: u64,
     pub in_flight: AtomicUsize,
@@ -88,6 +90,7 @@ impl Route {
             timeout: Duration::from_millis(cfg.timeout_ms),
             idempotent: cfg.idempotent,
             connect_retries: cfg.connect_retries,
+            retry_budget: RetryBudget::new(cfg.retry_budget_ratio, cfg.retry_budget_min),
             max_in_flight: cfg.max_in_flight,
             max_body_bytes: cfg.max_body_bytes,
             in_flight: AtomicUsize::new(0),

@@ -109,6 +109,7 @@ impl ProxyService {
                 None => ProxyError::NoRoute(format!("path {path}")),
             })?;
         ctx.route = Some(route.clone());
+        route.retry_budget.record_request(Instant::now());
         ctx._in_flight = Some(
             route
                 .admit()
@@ -335,7 +336,12 @@ impl ProxyHttp for ProxyService {
         // when it is idempotent (by method, or by the route's word).
         let idempotent = session.req_header().method.is_idempotent()
             || ctx.route.as_ref().is_some_and(|r| r.idempotent);
-        if idempotent && !session.as_downstream().retry_buffer_truncated() {
+        let budget = || {
+            ctx.route
+                .as_ref()
+                .is_some_and(|r| r.retry_budget.try_retry(Instant::now()))
+        };
+        if idempotent && !session.as_downstream().retry_buffer_truncated() && budget() {
             e.retry.decide_reuse(client_reused);
         } else {
             e.set_retry(false);

@@ -285,3 +285,96 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         "the proxy did not exit after SIGTERM"
     );
 }
+
+#[tokio::test]
+async fn a_backend_killed_mid_load_fails_only_its_requests_in_flight_and_comes_back() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    let port = free_port().to_string();
+    let start_b = || {
+        Server::spawn(
+            &infergate_tests::bin("infergate-loadtest"),
+            &[
+                "mock",
+                "--http-port",
+                &port,
+                "--grpc-port",
+                "0",
+                "--latency",
+                "20ms",
+            ],
+            &[],
+        )
+    };
+    let a = Server::mock(&["--latency", "20ms"]);
+    let b = start_b();
+    let proxy = Proxy::start(
+        "proxy_killed_mid_load",
+        &format!(
+            "[pools.p]\nbackends = [\"{}\", \"127.0.0.1:{port}\"]\nbalancing = \"round_robin\"\n\
+             [pools.p.ejection]\nconsecutive_failures = 3\nbase_ms = 300\nmax_ms = 600\n{}",
+            rest(&a),
+            one_route("p")
+        ),
+    );
+    let (stop, ok, failed) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let concurrency = 8;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (stop, ok, failed, url) = (
+            stop.clone(),
+            ok.clone(),
+            failed.clone(),
+            proxy.url("/v1/models/m:predict"),
+        );
+        workers.push(tokio::spawn(async move {
+            let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+            while !stop.load(Relaxed) {
+                let req = http::Request::post(&url)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(V1_BODY)))
+                    .expect("request");
+                let good = match client.request(req).await {
+                    Ok(resp) => resp.status() == 200 && resp.into_body().collect().await.is_ok(),
+                    Err(_) => false,
+                };
+                if good {
+                    ok.fetch_add(1, Relaxed)
+                } else {
+                    failed.fetch_add(1, Relaxed)
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    drop(b); // killed with requests in flight on it
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let failed_after_kill = failed.load(Relaxed);
+    let http = Http::default();
+    assert!(proxy.metric(&http, "infergate_proxy_ejections_total").await >= 1.0);
+    let b = start_b();
+    let back = eventually(Duration::from_secs(5), || async {
+        mock_requests(&http, &b).await > 0
+    })
+    .await;
+    stop.store(true, Relaxed);
+    for w in workers {
+        w.await.expect("worker");
+    }
+    assert!(back, "the restarted backend got no traffic back");
+    // At most the requests in flight on the killed backend failed.
+    assert!(
+        failed_after_kill <= concurrency,
+        "{failed_after_kill} failed (more than the {concurrency} that can be in flight)"
+    );
+    assert_eq!(
+        failed.load(Relaxed),
+        failed_after_kill,
+        "failures after the ejection"
+    );
+    assert!(ok.load(Relaxed) > 100);
+}
