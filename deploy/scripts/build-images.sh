@@ -30,15 +30,21 @@ echo "==> infergate-predictor ($PROFILE)"
 cargo build "${cargo_profile[@]}" --quiet -p infergate-predictor
 cp "$TARGET/$PROFILE/infergate-predictor" "$OUT/bin/infergate-predictor"
 echo "==> infergate without the predictor feature ($PROFILE)"
-# That build replaces target/$PROFILE/infergate (the all-in-one build the
-# end-to-end tests start): keep it aside and put it back.
+# That build replaces target/$PROFILE/infergate, the all-in-one build the
+# end-to-end tests start (cargo does not link it back on its next no-op
+# build): keep it aside and put it back, unless a build of someone else's
+# replaced it meanwhile. On a machine shared with others, their tests that
+# start target/$PROFILE/infergate in that minute see the transformer build.
 all_in_one=$TARGET/$PROFILE/infergate
-[ -f "$all_in_one" ] && cp -p "$all_in_one" "$OUT/bin/.infergate-all-in-one"
+saved=$OUT/bin/.infergate-all-in-one
+rm -f "$saved"
+[ -f "$all_in_one" ] && cp -p "$all_in_one" "$saved"
 cargo build "${cargo_profile[@]}" --quiet -p infergate-gateway --no-default-features --features mimalloc
 cp "$all_in_one" "$OUT/bin/infergate-transformer"
-if [ -f "$OUT/bin/.infergate-all-in-one" ]; then
-  mv -f "$OUT/bin/.infergate-all-in-one" "$all_in_one"
+if [ -f "$saved" ] && cmp -s "$all_in_one" "$OUT/bin/infergate-transformer"; then
+  mv -f "$saved" "$all_in_one"
 fi
+rm -f "$saved"
 
 echo "==> assembling the image layers in $OUT"
 bash deploy/scripts/assemble-roots.sh "$OUT" "$OUT/bin/infergate-transformer" \
