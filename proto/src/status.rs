@@ -19,6 +19,8 @@ pub enum ErrorClass {
     Overloaded,
     /// A deadline passed before the answer was ready.
     Timeout,
+    /// The client did not send its request in time (a stalled body).
+    RequestTimeout,
     /// An upstream could not be reached or answered badly.
     BadGateway,
     /// Anything else.
@@ -32,6 +34,7 @@ impl ErrorClass {
             ErrorClass::NotFound => 404,
             ErrorClass::MethodNotAllowed => 405,
             ErrorClass::PayloadTooLarge => 413,
+            ErrorClass::RequestTimeout => 408,
             ErrorClass::Overloaded => 429,
             ErrorClass::Internal => 500,
             ErrorClass::NotImplemented => 501,
@@ -53,6 +56,7 @@ impl ErrorClass {
             ErrorClass::BadGateway => tonic::Code::Unavailable,
             ErrorClass::NotReady => tonic::Code::Unavailable,
             ErrorClass::Timeout => tonic::Code::DeadlineExceeded,
+            ErrorClass::RequestTimeout => tonic::Code::DeadlineExceeded,
         }
     }
 
@@ -61,6 +65,7 @@ impl ErrorClass {
         match status {
             404 => ErrorClass::NotFound,
             405 => ErrorClass::MethodNotAllowed,
+            408 => ErrorClass::RequestTimeout,
             413 => ErrorClass::PayloadTooLarge,
             429 => ErrorClass::Overloaded,
             501 => ErrorClass::NotImplemented,

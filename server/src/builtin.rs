@@ -14,6 +14,14 @@ use crate::registry::ModelRepository;
 
 pub const BUILTIN_NAMES: [&str; 2] = ["simple", "echo"];
 
+/// The platform the built-in models report in their metadata.
+const PLATFORM: &str = "infergate_builtin";
+
+/// Whether `model` is one of the built-in models.
+pub fn is_builtin(model: &dyn Model) -> bool {
+    BUILTIN_NAMES.contains(&model.name()) && model.metadata().platform == PLATFORM
+}
+
 pub fn builtin_model(name: &str) -> Option<Arc<dyn Model>> {
     match name {
         "simple" => Some(Arc::new(SimpleModel)),
@@ -43,6 +51,9 @@ fn response(model: &str, outputs: Vec<Tensor>) -> Reply {
 
 pub struct SimpleModel;
 
+/// The second dimension of every `simple` tensor, as in Triton's example.
+const SIMPLE_WIDTH: usize = 16;
+
 impl SimpleModel {
     fn int32_input<'a>(
         req: &'a infergate_proto::InferRequest,
@@ -71,12 +82,12 @@ impl Model for SimpleModel {
         let t = |name: &str| TensorMetadata {
             name: name.into(),
             datatype: DataType::Int32,
-            shape: vec![-1, 16],
+            shape: vec![-1, SIMPLE_WIDTH as i64],
         };
         ModelMetadata {
             name: "simple".into(),
             versions: vec!["1".into()],
-            platform: "infergate_builtin".into(),
+            platform: PLATFORM.into(),
             inputs: vec![t("INPUT0"), t("INPUT1")],
             outputs: vec![t("OUTPUT0"), t("OUTPUT1")],
         }
@@ -89,6 +100,12 @@ impl Model for SimpleModel {
         if shape_a != shape_b {
             return Err(InferError::invalid(format!(
                 "INPUT0 shape {shape_a:?} and INPUT1 shape {shape_b:?} differ"
+            )));
+        }
+        // What the metadata promises ([-1, 16]) is what is accepted.
+        if !matches!(shape_a, [_, SIMPLE_WIDTH]) {
+            return Err(InferError::invalid(format!(
+                "model 'simple' takes inputs of shape [-1, {SIMPLE_WIDTH}], got {shape_a:?}"
             )));
         }
         let sum = a.iter().zip(b).map(|(x, y)| x.wrapping_add(*y)).collect();
@@ -115,7 +132,7 @@ impl Model for EchoModel {
         ModelMetadata {
             name: "echo".into(),
             versions: vec![],
-            platform: "infergate_builtin".into(),
+            platform: PLATFORM.into(),
             inputs: vec![],
             outputs: vec![],
         }

@@ -59,6 +59,9 @@ impl DataPlane {
     pub fn model(&self, name: &str, version: Option<&str>) -> Result<Arc<dyn Model>> {
         let model = self.registry.get_ready(name)?;
         if let Some(v) = version {
+            if let Some(one) = model.version(v) {
+                return Ok(one);
+            }
             let versions = model.metadata().versions;
             if !versions.iter().any(|known| known == v) {
                 return Err(InferError::ModelNotFound(format!("{name} version {v}")));

@@ -32,11 +32,19 @@ pub enum InferError {
     #[error("request body is larger than the limit of {0} bytes (--max_request_bytes)")]
     PayloadTooLarge(usize),
 
+    #[error(
+        "answer of {size} bytes is larger than the limit of {limit} bytes (--grpc_max_send_message_length)"
+    )]
+    ResponseTooLarge { size: usize, limit: usize },
+
     #[error("{0}")]
     Overloaded(String),
 
     #[error("{0}")]
     Timeout(String),
+
+    #[error("the request body did not arrive within {0:?} (--body_read_timeout_seconds)")]
+    BodyTimeout(std::time::Duration),
 
     #[error("{0}")]
     BadGateway(String),
@@ -58,9 +66,12 @@ impl InferError {
             InferError::ModelNotReady(_) | InferError::ServerNotReady => ErrorClass::NotReady,
             InferError::NotImplemented(_) => ErrorClass::NotImplemented,
             InferError::MethodNotAllowed => ErrorClass::MethodNotAllowed,
-            InferError::PayloadTooLarge(_) => ErrorClass::PayloadTooLarge,
+            InferError::PayloadTooLarge(_) | InferError::ResponseTooLarge { .. } => {
+                ErrorClass::PayloadTooLarge
+            }
             InferError::Overloaded(_) => ErrorClass::Overloaded,
             InferError::Timeout(_) => ErrorClass::Timeout,
+            InferError::BodyTimeout(_) => ErrorClass::RequestTimeout,
             InferError::BadGateway(_) => ErrorClass::BadGateway,
             InferError::Internal(_) => ErrorClass::Internal,
             InferError::Upstream { status, .. } => ErrorClass::from_http_status(*status),

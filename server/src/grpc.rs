@@ -20,6 +20,12 @@ use crate::model::{Payload, Protocol, RequestContext};
 
 pub struct GrpcApi {
     pub dataplane: Arc<DataPlane>,
+    /// --grpc_max_send_message_length: a larger answer is refused here, as
+    /// RESOURCE_EXHAUSTED and counted so, instead of failing in tonic's
+    /// encoder (OUT_OF_RANGE, after the request was counted "OK").
+    pub max_send_message_length: usize,
+    /// Inference requests whose answers have not ended yet.
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The request's context; its metadata moves into it.
@@ -28,6 +34,12 @@ fn context(metadata: tonic::metadata::MetadataMap) -> RequestContext {
     ctx.headers = metadata.into_headers();
     ctx.request_id = crate::http::request_id(&ctx.headers);
     ctx
+}
+
+/// The model a repository request names: Triton's field when set (its
+/// field 1 is a repository name), else KServe's.
+fn repository_model_name(kserve: String, triton: String) -> String {
+    if triton.is_empty() { kserve } else { triton }
 }
 
 fn version(v: &str) -> Option<&str> {
@@ -117,7 +129,15 @@ impl GrpcInferenceService for GrpcApi {
                 .infer(&*model, Payload::V2(decoded.request), &ctx)
                 .await?;
             let resp = v2_answer(reply, &*model, id, requested.requested())?;
-            Ok::<_, InferError>(grpc::response_to_grpc(&resp, decoded.raw_inputs)?)
+            let answer = grpc::response_to_grpc(&resp, decoded.raw_inputs)?;
+            let size = answer.encoded_len();
+            if size > self.max_send_message_length {
+                return Err(InferError::ResponseTooLarge {
+                    size,
+                    limit: self.max_send_message_length,
+                });
+            }
+            Ok::<_, InferError>(answer)
         }
         .await;
         let outcome: std::borrow::Cow<str> = match &result {
@@ -146,7 +166,8 @@ impl GrpcInferenceService for GrpcApi {
         &self,
         req: Request<RepositoryModelLoadRequest>,
     ) -> Result<Response<RepositoryModelLoadResponse>, Status> {
-        let name = req.into_inner().model_name;
+        let r = req.into_inner();
+        let name = repository_model_name(r.model_name, r.triton_model_name);
         self.dataplane
             .registry
             .load(&name)
@@ -162,7 +183,8 @@ impl GrpcInferenceService for GrpcApi {
         &self,
         req: Request<RepositoryModelUnloadRequest>,
     ) -> Result<Response<RepositoryModelUnloadResponse>, Status> {
-        let name = req.into_inner().model_name;
+        let r = req.into_inner();
+        let name = repository_model_name(r.model_name, r.triton_model_name);
         self.dataplane
             .registry
             .unload(&name)
@@ -180,14 +202,21 @@ impl GrpcInferenceService for GrpcApi {
 pub struct GrpcSettings {
     pub max_receive_message_length: usize,
     pub max_send_message_length: usize,
+    /// How long a request message may take to arrive.
+    pub body_read_timeout: Duration,
+    /// Unfinished request bytes one connection may hold.
+    pub connection_buffer: usize,
+    pub max_concurrent_streams: u32,
 }
+
+/// The tonic router with its layers.
+pub type GrpcRouter = tonic::transport::server::Router<
+    tower::layer::util::Stack<crate::grpc_intake::CountInFlightLayer, tower::layer::util::Identity>,
+>;
 
 /// Builds the tonic router: inference service, health and reflection. The
 /// health status follows the data plane's readiness.
-pub fn router(
-    api: GrpcApi,
-    settings: &GrpcSettings,
-) -> Result<tonic::transport::server::Router, InferError> {
+pub fn router(api: GrpcApi, settings: &GrpcSettings) -> Result<GrpcRouter, InferError> {
     let dataplane = Arc::downgrade(&api.dataplane);
     let (reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(async move {
@@ -220,10 +249,22 @@ pub fn router(
     let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
         .build_v1alpha()
         .map_err(|e| InferError::Internal(format!("reflection: {e}")))?;
+    // The limits are enforced before tonic: the message is read whole by
+    // `intake` (RESOURCE_EXHAUSTED past the receive limit, nothing reserved
+    // before it arrives) and answers are measured in `model_infer`; tonic's
+    // own checks (OUT_OF_RANGE) stay as a backstop a byte above them.
+    let in_flight = api.in_flight.clone();
     let inference = GrpcInferenceServiceServer::new(api)
-        .max_decoding_message_size(settings.max_receive_message_length)
-        .max_encoding_message_size(settings.max_send_message_length);
+        .max_decoding_message_size(settings.max_receive_message_length.saturating_add(1))
+        .max_encoding_message_size(settings.max_send_message_length.saturating_add(1));
+    let inference = crate::grpc_intake::WholeMessages::new(inference, settings.clone(), in_flight);
     Ok(tonic::transport::Server::builder()
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        // Pings find peers that vanished without closing; idle but live
+        // connections are closed by conn::Tracked.
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .layer(crate::grpc_intake::CountInFlightLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

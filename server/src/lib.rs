@@ -5,9 +5,11 @@
 pub mod access_log;
 pub mod builtin;
 pub mod cli;
+pub mod conn;
 pub mod dataplane;
 pub mod error;
 pub mod grpc;
+mod grpc_intake;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -50,6 +52,8 @@ pub struct ServerConfig {
     /// Serve plain HTTP/1.1 requests on infergate's own fast path (hyper
     /// serves everything else, and everything when off).
     pub http1_fast_path: bool,
+    /// Connection caps, body and idle deadlines, h2 streams, drain grace.
+    pub limits: conn::ConnectionLimits,
 }
 
 /// Bound listeners, ready to serve.
@@ -58,6 +62,7 @@ pub struct Server {
     dataplane: Arc<DataPlane>,
     http: TcpListener,
     grpc: Option<TcpListener>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 async fn bind(ip: IpAddr, port: u16, what: &str) -> io::Result<TcpListener> {
@@ -74,7 +79,13 @@ async fn bind(ip: IpAddr, port: u16, what: &str) -> io::Result<TcpListener> {
 impl Server {
     /// Binds the ports (0 picks a free one) so that the addresses are known
     /// before serving starts.
+    /// TLS files are read here too: a server that cannot serve fails before
+    /// it says it is listening.
     pub async fn bind(config: ServerConfig, dataplane: Arc<DataPlane>) -> io::Result<Self> {
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key, config.tls_client_ca.as_deref())?),
+            None => None,
+        };
         let http = bind(config.bind_address, config.http_port, "REST").await?;
         let grpc = if config.enable_grpc {
             Some(bind(config.bind_address, config.grpc_port, "gRPC").await?)
@@ -86,6 +97,7 @@ impl Server {
             dataplane,
             http,
             grpc,
+            tls,
         })
     }
 
@@ -100,19 +112,19 @@ impl Server {
     /// Serves until `shutdown` resolves; then readiness turns false, the
     /// listeners close and in-flight requests get `drain_timeout` to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
-        let tls = match &self.config.tls {
-            Some((cert, key)) => Some(tls::acceptor(
-                cert,
-                key,
-                self.config.tls_client_ca.as_deref(),
-            )?),
-            None => None,
-        };
+        let tls = self.tls;
+        let limits = self.config.limits.clone();
+        // The drain: readiness turns false at once while both listeners keep
+        // serving for the grace (so probes and health watchers see it), then
+        // they close and in-flight requests get what is left of the timeout.
+        let grace = limits.drain_grace.min(self.config.drain_timeout);
+        let drain = self.config.drain_timeout.saturating_sub(grace);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let dataplane = self.dataplane.clone();
         tokio::spawn(async move {
             shutdown.await;
             dataplane.start_draining();
+            tokio::time::sleep(grace).await;
             let _ = stop_tx.send(true);
         });
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -122,6 +134,7 @@ impl Server {
         let rest = http::RestApi {
             dataplane: self.dataplane.clone(),
             max_request_bytes: self.config.max_request_bytes,
+            body_read_timeout: self.config.limits.body_read_timeout,
             access_log: self.config.access_log,
         };
         let rest = http::serve(
@@ -130,11 +143,13 @@ impl Server {
             http::Listening {
                 tls,
                 keep_alive: self.config.keep_alive,
-                drain: self.config.drain_timeout,
+                drain,
+                limits: limits.clone(),
                 fast_path: self.config.http1_fast_path,
             },
             stop_rx.clone(),
         );
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let grpc = async {
             let Some(listener) = self.grpc else {
                 return Ok(());
@@ -142,22 +157,70 @@ impl Server {
             let router = grpc::router(
                 grpc::GrpcApi {
                     dataplane: self.dataplane.clone(),
+                    max_send_message_length: self.config.grpc.max_send_message_length,
+                    in_flight: in_flight.clone(),
                 },
                 &self.config.grpc,
             )
             .map_err(|e| io::Error::other(e.to_string()))?;
-            // Without TCP_NODELAY a small answer can wait for the peer's
-            // delayed ACK: p99 of about 45 ms at concurrency 64, measured.
-            let incoming =
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-            router
-                .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()))
-                .await
-                .map_err(|e| io::Error::other(format!("gRPC server: {e}")))
+            let incoming = grpc_connections(listener, &limits);
+            let serve = router.serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()));
+            tokio::pin!(serve);
+            // tonic's graceful shutdown also waits for streams that never
+            // end (health watches): the drain ends when no inference request
+            // is in flight, or at the timeout.
+            let drained = async {
+                stopped(stop_rx.clone()).await;
+                let deadline = tokio::time::Instant::now() + drain;
+                while in_flight.load(std::sync::atomic::Ordering::Acquire) > 0
+                    && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::select! {
+                served = &mut serve => served.map_err(|e| io::Error::other(format!("gRPC server: {e}"))),
+                () = drained => Ok(()),
+            }
         };
         let (_, grpc_result) = tokio::join!(rest, grpc);
         grpc_result
     }
+}
+
+/// The gRPC listener's connections: at most --max_connections open (one
+/// more is closed at once), each closed once idle past its limit, with
+/// TCP_NODELAY (without it a small answer can wait for the peer's delayed
+/// ACK: p99 of about 45 ms at concurrency 64, measured).
+fn grpc_connections(
+    listener: TcpListener,
+    limits: &conn::ConnectionLimits,
+) -> impl futures::Stream<Item = io::Result<conn::Tracked<tokio::net::TcpStream>>> {
+    let cap = conn::ConnectionCap::new(limits.max_connections);
+    let idle = limits.max_connection_idle;
+    futures::stream::unfold(listener, move |listener| {
+        let cap = cap.clone();
+        async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let Some(permit) = cap.try_admit() else {
+                            tracing::warn!("gRPC connection closed: --max_connections reached");
+                            continue;
+                        };
+                        let _ = stream.set_nodelay(true);
+                        let conn = conn::Tracked::new(stream, permit, idle);
+                        return Some((Ok(conn), listener));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off.
+                        tracing::warn!(error = %e, "gRPC accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Resolves on SIGTERM (Kubernetes' stop) or Ctrl-C.

@@ -13,6 +13,13 @@ pub trait Model: Send + Sync + 'static {
 
     fn metadata(&self) -> ModelMetadata;
 
+    /// The model that serves `version`, when this one hosts several versions
+    /// each with its own metadata and sessions; `None` when it serves only
+    /// the versions its metadata lists, itself.
+    fn version(&self, _version: &str) -> Option<std::sync::Arc<dyn Model>> {
+        None
+    }
+
     /// Whether the model can serve now; false makes its ready endpoints and
     /// inference answer 503.
     fn is_ready(&self) -> bool {

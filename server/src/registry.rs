@@ -1,6 +1,6 @@
 //! The models a server hosts, and the repository it loads them from.
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 
@@ -44,6 +44,9 @@ pub struct ModelRegistry {
     /// Drains the models' histogram samples while the registry serves them;
     /// stops with it.
     _upkeep: crate::metrics::Upkeep,
+    /// Built-in models unloaded here: `load` brings them back even when the
+    /// repository (a model directory) has no such model.
+    unloaded_builtins: Mutex<BTreeSet<String>>,
 }
 
 impl ModelRegistry {
@@ -53,6 +56,7 @@ impl ModelRegistry {
             repository,
             changes: tokio::sync::Mutex::new(()),
             _upkeep: crate::metrics::Upkeep::start(),
+            unloaded_builtins: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -102,11 +106,19 @@ impl ModelRegistry {
 
     pub async fn load(&self, name: &str) -> Result<()> {
         check_model_name(name)?;
-        let repo = self.repository.as_ref().ok_or_else(|| {
-            InferError::NotImplemented("this server has no model repository to load from".into())
-        })?;
         let _one_at_a_time = self.changes.lock().await;
-        let model = repo.load(name).await?;
+        let found = match &self.repository {
+            Some(repo) => repo.load(name).await,
+            None => Err(InferError::NotImplemented(
+                "this server has no model repository to load from".into(),
+            )),
+        };
+        let model = match found {
+            Err(e @ (InferError::ModelNotFound(_) | InferError::NotImplemented(_))) => {
+                self.unloaded_builtin(name).ok_or(e)?
+            }
+            other => other?,
+        };
         if model.name() != name {
             return Err(InferError::Internal(format!(
                 "repository returned model '{}' for '{name}'",
@@ -120,6 +132,18 @@ impl ModelRegistry {
         Ok(())
     }
 
+    /// The built-in model `name` again, when it was served here and unloaded.
+    fn unloaded_builtin(&self, name: &str) -> Option<Arc<dyn Model>> {
+        let unloaded = self
+            .unloaded_builtins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        unloaded
+            .contains(name)
+            .then(|| crate::builtin::builtin_model(name))
+            .flatten()
+    }
+
     pub async fn unload(&self, name: &str) -> Result<()> {
         check_model_name(name)?;
         let _one_at_a_time = self.changes.lock().await;
@@ -127,6 +151,12 @@ impl ModelRegistry {
             .write()
             .remove(name)
             .ok_or_else(|| InferError::ModelNotFound(name.to_string()))?;
+        if crate::builtin::is_builtin(model.as_ref()) {
+            self.unloaded_builtins
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_string());
+        }
         model.unload().await?;
         if let Some(repo) = &self.repository {
             repo.unload(name).await?;

@@ -94,6 +94,12 @@ def run(mod, client, name):
         check(False, f"{name}: unknown model must fail")
     except InferenceServerException as e:
         check("Model with name nope does not exist." in str(e), f"{name}: error text {e}")
+    # Repository control as tritonclient sends it (over gRPC it puts the
+    # model name in a different field than KServe's proto).
+    client.unload_model("simple")
+    check(not client.is_model_ready("simple"), f"{name}: unloaded model is not ready")
+    client.load_model("simple")
+    check(client.is_model_ready("simple"), f"{name}: load_model brings the model back")
     print(f"{name}: ok")
 
 

@@ -194,9 +194,14 @@ async fn oversized_messages_are_refused() {
         .model_infer(request_to_grpc("echo", None, &req, true).unwrap())
         .await
         .unwrap_err();
-    // tonic's code for a message over --grpc_max_receive_message_length.
-    assert_eq!(err.code(), Code::OutOfRange);
-    assert!(err.message().contains("too large"), "{}", err.message());
+    // KServe's and grpc-go's code for a message over the receive limit.
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert!(
+        err.message()
+            .contains("larger than the limit of 1024 bytes"),
+        "{}",
+        err.message()
+    );
     assert!(c.server_live(ServerLiveRequest {}).await.is_ok());
 }
 
@@ -207,6 +212,7 @@ async fn repository_rpcs() {
     let r = c
         .repository_model_unload(RepositoryModelUnloadRequest {
             model_name: "simple".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -217,6 +223,7 @@ async fn repository_rpcs() {
     let r = c
         .repository_model_load(RepositoryModelLoadRequest {
             model_name: "simple".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -226,6 +233,7 @@ async fn repository_rpcs() {
     let err = c
         .repository_model_load(RepositoryModelLoadRequest {
             model_name: "../x".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -319,7 +327,7 @@ async fn grpcurl_works_through_reflection() {
         methods.contains("inference.GRPCInferenceService.ModelInfer"),
         "{methods}"
     );
-    let body = r#"{"model_name":"simple","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,2],"contents":{"int_contents":[1,2]}},{"name":"INPUT1","datatype":"INT32","shape":[1,2],"contents":{"int_contents":[10,20]}}]}"#;
+    let body = r#"{"model_name":"simple","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"contents":{"int_contents":[1,2,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"contents":{"int_contents":[10,20,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}}]}"#;
     let out = run(vec![
         "-plaintext".into(),
         "-d".into(),
@@ -330,7 +338,7 @@ async fn grpcurl_works_through_reflection() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         v["outputs"][0]["contents"]["intContents"],
-        serde_json::json!([11, 22]),
+        serde_json::json!([11, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
         "{out}"
     );
 }

@@ -95,6 +95,7 @@ async fn load_and_unload_over_grpc() {
     assert!(ready(&mut c).await);
     c.repository_model_unload(RepositoryModelUnloadRequest {
         model_name: "intent".into(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -102,6 +103,7 @@ async fn load_and_unload_over_grpc() {
     let r = c
         .repository_model_load(RepositoryModelLoadRequest {
             model_name: "intent".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -123,14 +125,59 @@ async fn version_folders_config_names_and_the_single_model_layout() {
     let meta = h.get(&s.url("/v2/models/iris-v")).await.json();
     assert_eq!(
         meta["versions"],
-        json!(["12"]),
-        "the highest version is served"
+        json!(["1", "3", "12"]),
+        "every version present is served"
     );
+    for v in ["1", "3", "12"] {
+        let ready = h
+            .get(&s.url(&format!("/v2/models/iris-v/versions/{v}/ready")))
+            .await;
+        assert_eq!(ready.status, 200, "version {v}");
+        let r = h
+            .post_json(
+                &s.url(&format!("/v2/models/iris-v/versions/{v}/infer")),
+                &json!({"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32",
+                        "data": [6.8, 2.8, 4.8, 1.4]}]}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "version {v}: {}", r.text());
+        assert_eq!(
+            r.json()["model_version"],
+            json!(v),
+            "answered by version {v}"
+        );
+    }
     assert_eq!(
-        h.get(&s.url("/v2/models/iris-v/versions/12/ready"))
+        h.get(&s.url("/v2/models/iris-v/versions/2/ready"))
             .await
             .status,
-        200
+        404
+    );
+    let r = h
+        .post_json(
+            &s.url("/v2/models/iris-v/infer"),
+            &json!({"inputs": [{"name": "float_input", "shape": [1, 4], "datatype": "FP32",
+                    "data": [6.8, 2.8, 4.8, 1.4]}]}),
+        )
+        .await;
+    assert_eq!(
+        r.json()["model_version"],
+        json!("12"),
+        "no version: the newest"
+    );
+    assert_eq!(predict(&h, &s, "iris-v").await.0, 200);
+    drop(s);
+
+    // A version policy picks some: the newest one only, as before.
+    std::fs::write(
+        repo.join("flowers/config.toml"),
+        "name = \"iris-v\"\nversion_policy = { latest = 1 }\n",
+    )
+    .unwrap();
+    let s = Server::infergate(&["--model_dir", repo.to_str().unwrap()]);
+    assert_eq!(
+        h.get(&s.url("/v2/models/iris-v")).await.json()["versions"],
+        json!(["12"])
     );
     assert_eq!(
         h.get(&s.url("/v2/models/iris-v/versions/3/ready"))
@@ -138,7 +185,6 @@ async fn version_folders_config_names_and_the_single_model_layout() {
             .status,
         404
     );
-    assert_eq!(predict(&h, &s, "iris-v").await.0, 200);
 
     // KServe's layout: the model file right in --model_dir, named by --model_name.
     let single = scratch_dir("repo-single");
@@ -239,6 +285,32 @@ fn startup_fails_clearly_for_a_bad_repository_or_runtime() {
         !ok && err.contains("model directory /nonexistent/models does not exist"),
         "{err}"
     );
+    // A repository with nothing to serve says what it holds instead of
+    // serving zero models and answering ready.
+    let empty = scratch_dir("repo-empty");
+    let (ok, err) = run_to_exit(
+        &bin("infergate-predictor"),
+        &["--model_dir", empty.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        !ok && err.contains("no model to serve in") && err.contains("it is empty"),
+        "{err}"
+    );
+    std::fs::create_dir_all(empty.join("iris/1")).unwrap();
+    std::fs::write(empty.join("models.tar"), b"").unwrap();
+    let (ok, err) = run_to_exit(
+        &bin("infergate"),
+        &["--model_dir", empty.to_str().unwrap()],
+        &[],
+    );
+    assert!(!ok, "{err}");
+    for want in [
+        "'iris/', a folder with no .onnx file",
+        "'models.tar', an archive (archives are unpacked when fetched with --storage_uri",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
     let (ok, err) = run_to_exit(
         &bin("infergate-predictor"),
         &["--model_dir", example_models().to_str().unwrap()],

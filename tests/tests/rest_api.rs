@@ -290,7 +290,7 @@ async fn bad_input_gets_a_clear_400_and_the_server_stays_up() {
         (json_ct.to_vec(), "[]".into(), "Unrecognized request format"),
         (vec![], "{not json".into(), "Unrecognized request format"),
         (
-            vec![("content-type", "application/x-www-form-urlencoded")],
+            vec![("content-type", "text/csv")],
             simple_request("1").to_string(),
             "must be JSON (Content-Type: application/json) or use the binary tensor extension",
         ),

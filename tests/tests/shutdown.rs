@@ -1,5 +1,6 @@
-//! SIGTERM: readiness and the listener go away at once, requests already in
-//! flight still get their answer, and the process exits cleanly.
+//! SIGTERM: readiness turns false at once while the listeners keep serving
+//! for the drain grace (so load balancers see it), then they close; requests
+//! already in flight still get their answer, and the process exits cleanly.
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use infergate_tests::Server;
 
 #[test]
 fn in_flight_requests_finish_after_sigterm() {
-    let mut s = Server::infergate(&["--builtin_models", "echo"]);
+    let mut s = Server::infergate(&["--builtin_models", "echo", "--drain_grace_seconds", "1"]);
     let body = br#"{"instances": [[1, 2], [3, 4]]}"#;
     let mut conn = TcpStream::connect(s.http).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
@@ -23,6 +24,10 @@ fn in_flight_requests_finish_after_sigterm() {
     std::thread::sleep(Duration::from_millis(200));
 
     s.terminate();
+    // During the grace, a new connection is served: not ready, still live.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(get(s.http, "/v2/health/ready").starts_with("HTTP/1.1 503"));
+    assert!(get(s.http, "/v2/health/live").starts_with("HTTP/1.1 200"));
     // New connections are refused once the listener is closed.
     let mut refused = false;
     for _ in 0..100 {
@@ -48,6 +53,69 @@ fn in_flight_requests_finish_after_sigterm() {
         s.wait(Duration::from_secs(10)),
         Some(true),
         "clean exit after draining"
+    );
+}
+
+/// One GET on a fresh connection, the whole answer.
+fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_health_watchers_see_not_serving_before_the_listener_closes() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let mut s = Server::infergate(&["--builtin_models", "echo", "--drain_grace_seconds", "2"]);
+    let channel = tonic::transport::Channel::from_shared(s.grpc_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut status = watch.message().await.unwrap().unwrap().status;
+    for _ in 0..50 {
+        if status == ServingStatus::Serving as i32 {
+            break;
+        }
+        status = watch.message().await.unwrap().unwrap().status;
+    }
+    assert_eq!(status, ServingStatus::Serving as i32);
+    s.terminate();
+    let next = tokio::time::timeout(Duration::from_secs(2), watch.message())
+        .await
+        .expect("the watch hears of the drain")
+        .expect("the watch is not cut")
+        .expect("a status");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    // A new check during the grace is answered too.
+    let check = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(check.status, ServingStatus::NotServing as i32);
+    assert_eq!(
+        tokio::task::block_in_place(|| s.wait(Duration::from_secs(10))),
+        Some(true),
+        "clean exit after the drain"
     );
 }
 

@@ -62,7 +62,10 @@ pub fn init_logging(flags: &ServeFlags) -> LogGuard {
         .lossy(true)
         .buffered_lines_limit(BUFFERED_LINES)
         .thread_name("infergate-log")
-        .finish(std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
+        .finish(std::io::BufWriter::with_capacity(
+            WRITE_BUFFER,
+            std::io::stderr(),
+        ));
     let _ = DROPPED.set(writer.error_counter());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -3,11 +3,13 @@
 //! `INFERGATE_*` environment variables, and a TOML config file, with the
 //! precedence command line > environment > file > defaults. Unknown flags are
 //! reported and ignored (KServe parses with `parse_known_args`).
+mod limit_flags;
 mod loader;
 mod logging;
 mod serve_flags;
 mod unknown;
 
+pub use limit_flags::LimitFlags;
 pub use loader::{ConfigError, Loaded, load};
 pub use logging::{LogGuard, dropped_lines, init_logging};
 pub use serve_flags::{LogFormat, ServeFlags};

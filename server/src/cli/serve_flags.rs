@@ -182,6 +182,9 @@ pub struct ServeFlags {
     )]
     pub log_format: LogFormat,
 
+    #[command(flatten)]
+    pub limits: super::LimitFlags,
+
     /// TOML file of flag values (keys are flag names, e.g. http_port = 9000);
     /// the command line and environment override it.
     #[arg(long = "config_file", env = "INFERGATE_CONFIG_FILE")]
@@ -199,6 +202,9 @@ impl ServeFlags {
             grpc: GrpcSettings {
                 max_receive_message_length: self.grpc_max_receive_message_length,
                 max_send_message_length: self.grpc_max_send_message_length,
+                body_read_timeout: Duration::from_secs(self.limits.body_read_timeout_seconds),
+                connection_buffer: self.limits.grpc_max_connection_buffer_bytes,
+                max_concurrent_streams: self.limits.max_concurrent_streams,
             },
             keep_alive: Duration::from_secs(self.timeout_keep_alive),
             drain_timeout: Duration::from_secs(self.drain_timeout_seconds),
@@ -206,6 +212,7 @@ impl ServeFlags {
             tls_client_ca: self.ssl_client_ca_file.clone(),
             access_log: self.enable_access_log,
             http1_fast_path: self.http1_fast_path,
+            limits: self.limits.limits(),
         }
     }
 }

@@ -38,11 +38,18 @@ pub async fn read_body(
     headers: &HeaderMap,
     body: RequestBody,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> Result<Bytes, InferError> {
     match body {
         RequestBody::Buffered(b) if b.len() > limit => Err(InferError::PayloadTooLarge(limit)),
         RequestBody::Buffered(b) => Ok(b),
-        RequestBody::Streaming(incoming) => read_stream(headers, incoming, limit).await,
+        // A whole-body deadline, not one per read: a body trickled a byte at
+        // a time must not hold its connection for ever.
+        RequestBody::Streaming(incoming) => {
+            tokio::time::timeout(timeout, read_stream(headers, incoming, limit))
+                .await
+                .map_err(|_| InferError::BodyTimeout(timeout))?
+        }
     }
 }
 
@@ -102,6 +109,20 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| {
             mime.eq_ignore_ascii_case(JSON) || mime.to_ascii_lowercase().ends_with("+json")
         })
+}
+
+/// Whether a V2 JSON body may come with this content type: JSON, none, or
+/// curl's default for `-d` (`application/x-www-form-urlencoded`), which
+/// KServe accepts too, so that the `curl -d` lines of its docs work.
+pub fn may_hold_json(headers: &HeaderMap) -> bool {
+    let Some(v) = headers.get(CONTENT_TYPE) else {
+        return true;
+    };
+    is_json(headers)
+        || v.to_str()
+            .ok()
+            .map(|v| v.split(';').next().unwrap_or("").trim())
+            .is_some_and(|mime| mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 pub fn respond(

@@ -27,6 +27,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::RestApi;
 use super::body::{HttpResponse, RequestBody};
+use crate::error::InferError;
 
 /// Most headers a fast-path request may have (hyper takes up to 100).
 const MAX_HEADERS: usize = 32;
@@ -59,10 +60,12 @@ pub async fn serve(
     mut io: TcpStream,
     api: Arc<RestApi>,
     keep_alive: Duration,
+    body_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
     // A year is forever here, and `Instant + keep_alive` cannot overflow.
     let keep_alive = keep_alive.min(Duration::from_secs(365 * 24 * 3600));
+    let body_timeout = body_timeout.min(Duration::from_secs(365 * 24 * 3600));
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = Vec::with_capacity(1024);
     // One timer for the connection's life, re-armed only when it fires: a
@@ -86,11 +89,19 @@ pub async fn serve(
             }
         };
         let total = head.len + head.body_len;
+        // The whole body is due by one deadline (a body trickled a byte at a
+        // time must not hold the connection for ever), and one that stops
+        // arriving for the keep-alive time is given up sooner.
+        let body_deadline = Instant::now() + body_timeout;
         while buf.len() < total {
-            // A body that stops arriving for the keep-alive time is given up.
-            buf.reserve((total - buf.len()).min(MAX_READ_AHEAD));
-            let deadline = Instant::now() + keep_alive;
+            // Room grows with what has arrived, so a slow body holds little.
+            buf.reserve((total - buf.len()).min(buf.len().clamp(READ_CHUNK, MAX_READ_AHEAD)));
+            let deadline = body_deadline.min(Instant::now() + keep_alive);
             if !read_more(&mut io, &mut buf, idle.as_mut(), deadline, &mut stop).await {
+                if Instant::now() >= body_deadline {
+                    let late = super::body::error(&InferError::BodyTimeout(body_timeout));
+                    let _ = write_response(&mut io, &mut out, late, true).await;
+                }
                 return Ended::Closed;
             }
         }
@@ -155,6 +166,10 @@ async fn read_more(
     deadline: Instant,
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
+    // The timer may be set for later than a body's own deadline.
+    if idle.deadline() > deadline {
+        idle.as_mut().reset(deadline);
+    }
     loop {
         tokio::select! {
             biased;

@@ -23,6 +23,8 @@ pub struct RestApi {
     pub max_request_bytes: usize,
     /// Log one line per request (method, path, status, time).
     pub access_log: bool,
+    /// How long a streamed body may take to arrive (408 beyond it).
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl RestApi {
@@ -84,7 +86,13 @@ impl RestApi {
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, None)?;
-        let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
+        let bytes = read_body(
+            &ctx.headers,
+            body,
+            self.max_request_bytes,
+            self.body_read_timeout,
+        )
+        .await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?;
         let form = v1_form(&value).unwrap_or(V1Form::Instances);
@@ -122,11 +130,11 @@ impl RestApi {
             ),
             None => None,
         };
-        // tritonclient sends JSON bodies with no Content-Type, so a missing
-        // one means JSON; a different one is refused.
+        // tritonclient sends JSON bodies with no Content-Type and curl -d
+        // sends form-urlencoded ones: both mean JSON; others are refused.
         if json_len.is_none()
             && let Some(ct) = ctx.headers.get(CONTENT_TYPE)
-            && !body::is_json(&ctx.headers)
+            && !body::may_hold_json(&ctx.headers)
         {
             return Err(InferError::invalid(format!(
                 "V2 inference requests must be JSON (Content-Type: application/json) or use the binary \
@@ -134,7 +142,13 @@ impl RestApi {
                 ct.to_str().unwrap_or("?")
             )));
         }
-        let bytes = read_body(&ctx.headers, body, self.max_request_bytes).await?;
+        let bytes = read_body(
+            &ctx.headers,
+            body,
+            self.max_request_bytes,
+            self.body_read_timeout,
+        )
+        .await?;
         let req = v2::decode_request(&bytes, json_len)?;
         let format = OutputFormat::from_request(&req);
         let id = req.id.clone();

@@ -24,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use handlers::RestApi;
 
+use crate::conn::{Activity, ConnectionCap, Tracked};
 use crate::error::InferError;
 use crate::model::{Protocol, RequestContext};
 
@@ -63,7 +64,13 @@ impl RestApi {
         // The headers move into the context (models and the upstream read
         // them there) instead of being copied.
         ctx.headers = std::mem::take(&mut parts.headers);
-        let route = router::route(&parts.method, parts.uri.path());
+        // Routes match the decoded path, as KServe's (Starlette) do:
+        // `/v2/models/%65cho/infer` is `echo`'s.
+        let path = router::decode_path(parts.uri.path());
+        let route = match &path {
+            Ok(path) => router::route(&parts.method, path),
+            Err(e) => Err(e.clone()),
+        };
         let target = route
             .as_ref()
             .ok()
@@ -117,10 +124,15 @@ pub struct Listening {
     pub drain: Duration,
     /// Plain-TCP HTTP/1.1 requests go through the fast path (`h1`).
     pub fast_path: bool,
+    /// Connection cap, body deadline, h2 idle limit and streams.
+    pub limits: crate::conn::ConnectionLimits,
 }
 
+/// hyper's service for one connection; each request counts as in flight on
+/// it (an h2c connection with none is closed once idle past its limit).
 fn hyper_service(
     api: Arc<RestApi>,
+    activity: Arc<Activity>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = body::HttpResponse,
@@ -128,8 +140,34 @@ fn hyper_service(
     Future = impl Future<Output = Result<body::HttpResponse, Infallible>> + Send,
 > + Clone {
     service_fn(move |req: Request<Incoming>| {
-        api.clone().handle(req.map(body::RequestBody::Streaming))
+        let in_flight = activity.begin();
+        let answer = api.clone().handle(req.map(body::RequestBody::Streaming));
+        async move {
+            let answer = answer.await;
+            drop(in_flight);
+            answer
+        }
     })
+}
+
+/// Answers a connection beyond --max_connections with 503 and closes it,
+/// so that a client sees why instead of a reset (plain TCP only).
+fn shed(mut stream: tokio::net::TcpStream) {
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let body = br#"{"error": "the server is at its connection limit (--max_connections)"}"#;
+        let head = format!(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+            body.len()
+        );
+        let write = async {
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    });
 }
 
 /// Accepts connections until `stop` turns true, then lets in-flight
@@ -145,13 +183,23 @@ pub async fn serve(
         keep_alive,
         drain,
         fast_path,
+        limits,
     } = how;
+    let cap = ConnectionCap::new(limits.max_connections);
+    let idle = limits.max_connection_idle;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(keep_alive);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        // Pings find peers that vanished; idle live ones are closed by Tracked.
+        .keep_alive_interval(Some(Duration::from_secs(60)))
+        .keep_alive_timeout(Duration::from_secs(20));
     // Fast-path connections watch `stop` themselves; each also holds a
     // graceful watcher, so the drain below waits for them as for hyper's.
     let graceful = GracefulShutdown::new();
@@ -170,7 +218,13 @@ pub async fn serve(
             () = async { drop(stop.wait_for(|stop| *stop).await) } => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_service(api.clone());
+        let Some(permit) = cap.try_admit() else {
+            tracing::warn!("REST connection shed: --max_connections reached");
+            if tls.is_none() {
+                shed(stream);
+            }
+            continue;
+        };
         match &tls {
             None if fast_path => {
                 let (api, builder, watcher, stop) = (
@@ -179,13 +233,17 @@ pub async fn serve(
                     graceful.watcher(),
                     stop.clone(),
                 );
+                let body_timeout = limits.body_read_timeout;
                 tokio::spawn(async move {
                     let h1::Ended::HandOver(stream, read) =
-                        h1::serve(stream, api, keep_alive, stop.clone()).await
+                        h1::serve(stream, api.clone(), keep_alive, body_timeout, stop.clone())
+                            .await
                     else {
                         return;
                     };
-                    let io = TokioIo::new(prefixed::Prefixed::new(read, stream));
+                    let io = Tracked::new(prefixed::Prefixed::new(read, stream), permit, idle);
+                    let service = hyper_service(api, io.activity().clone());
+                    let io = TokioIo::new(io);
                     if *stop.borrow() {
                         // Shutdown began while this request was arriving:
                         // hyper's graceful shutdown would drop it unread, so
@@ -201,8 +259,10 @@ pub async fn serve(
                 });
             }
             None => {
+                let io = Tracked::new(stream, permit, idle);
+                let service = hyper_service(api.clone(), io.activity().clone());
                 let conn = builder
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection(TokioIo::new(io), service)
                     .into_owned();
                 tokio::spawn(graceful.watch(conn));
             }
@@ -210,7 +270,7 @@ pub async fn serve(
                 // The handshake runs in its own task so a slow client cannot
                 // stall the accept loop; the connection joins graceful
                 // shutdown only once it speaks HTTP.
-                let acceptor = acceptor.clone();
+                let (acceptor, api) = (acceptor.clone(), api.clone());
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
@@ -218,8 +278,10 @@ pub async fn serve(
                         .await
                     {
                         Ok(Ok(tls_stream)) => {
+                            let io = Tracked::new(tls_stream, permit, idle);
+                            let service = hyper_service(api, io.activity().clone());
                             let conn = builder
-                                .serve_connection(TokioIo::new(tls_stream), service)
+                                .serve_connection(TokioIo::new(io), service)
                                 .into_owned();
                             let _ = watcher.watch(conn).await;
                         }

@@ -51,6 +51,36 @@ fn model_and_version(rest: &str) -> Option<(&str, Option<&str>, &str)> {
     }
 }
 
+/// The path with its percent-escapes decoded, except `%2F`, which stays as
+/// written: it is part of a name, never a separator (`..%2Fetc` must not
+/// become two segments).
+pub fn decode_path(path: &str) -> Result<std::borrow::Cow<'_, str>, InferError> {
+    if !path.contains('%') {
+        return Ok(std::borrow::Cow::Borrowed(path));
+    }
+    let mut out = Vec::with_capacity(path.len());
+    let mut rest = path.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        let escaped = (b == b'%')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(c) if c != b'/' => {
+                out.push(c);
+                rest = &tail[2..];
+            }
+            _ => {
+                out.push(b);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|_| InferError::invalid("the request path is not UTF-8 once percent-decoded"))
+}
+
 /// The route for a method and path; 404 for an unknown path, 405 for a
 /// known path with the wrong method.
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, InferError> {
@@ -114,6 +144,24 @@ fn match_path(path: &str) -> Option<(Route<'_>, Method)> {
 mod tests {
     use super::*;
     use Route::*;
+
+    #[test]
+    fn paths_are_percent_decoded_but_slashes_stay_escaped() {
+        assert_eq!(
+            decode_path("/v2/models/%65cho/infer").unwrap(),
+            "/v2/models/echo/infer"
+        );
+        assert_eq!(
+            decode_path("/v1/models/a%20b:predict").unwrap(),
+            "/v1/models/a b:predict"
+        );
+        assert_eq!(
+            decode_path("/v2/models/..%2Fetc").unwrap(),
+            "/v2/models/..%2Fetc"
+        );
+        assert_eq!(decode_path("/x%zz%4").unwrap(), "/x%zz%4");
+        assert!(decode_path("/v2/models/%ff").is_err());
+    }
 
     #[test]
     fn kserve_routes_match() {

@@ -154,6 +154,7 @@ async fn start(keep_alive: Duration, delay: Duration) -> Harness {
         dataplane: Arc::new(DataPlane::new(registry, metadata, false)),
         max_request_bytes: 4 * FAST_BODY_MAX,
         access_log: false,
+        body_read_timeout: Duration::from_secs(30),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -163,6 +164,7 @@ async fn start(keep_alive: Duration, delay: Duration) -> Harness {
         keep_alive,
         drain: Duration::from_secs(5),
         fast_path: true,
+        limits: crate::conn::ConnectionLimits::default(),
     };
     tokio::spawn(serve(listener, api, how, stopped));
     Harness {
