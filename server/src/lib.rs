@@ -223,6 +223,18 @@ fn grpc_connections(
     })
 }
 
+/// Turns transparent huge pages off for this process (what mimalloc's
+/// `MIMALLOC_ALLOW_THP=0` does): with them, memory a burst of connections
+/// touched stays resident in 2 MB pages long after it is freed (1.3 GB held
+/// half an hour after 1000 slow gRPC streams left, 29 MB without).
+fn keep_memory_returnable() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// Resolves on SIGTERM (Kubernetes' stop) or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -257,6 +269,13 @@ pub async fn serve_until_signal(
         version: env!("CARGO_PKG_VERSION").into(),
         extensions: vec!["binary_tensor_data".into(), "model_repository".into()],
     };
+    keep_memory_returnable();
+    if flags.ssl_certfile.is_some() && flags.enable_grpc {
+        tracing::warn!(
+            "REST is served over TLS but gRPC (--grpc_port) is plaintext: infergate has no gRPC \
+             TLS; keep that port inside the cluster or pass --enable_grpc false"
+        );
+    }
     let models = registry.names();
     let dataplane = Arc::new(DataPlane::new(
         registry,

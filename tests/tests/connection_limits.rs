@@ -210,3 +210,14 @@ async fn a_grpc_message_that_stops_arriving_gets_deadline_exceeded() {
     assert_eq!(code, "4", "DEADLINE_EXCEEDED: {message}");
     drop(tx);
 }
+
+#[test]
+fn transparent_huge_pages_are_off_so_freed_memory_goes_back() {
+    let s = start(&[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).unwrap();
+    let thp = status.lines().find(|l| l.starts_with("THP_enabled"));
+    // Kernels before 5.0 do not show the field; then there is nothing to check.
+    if let Some(line) = thp {
+        assert!(line.ends_with('0'), "{line}");
+    }
+}
