@@ -141,6 +141,18 @@ pub struct SplitTarget {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MirrorConfig {
+    /// The shadow pool; its answers are discarded.
+    pub pool: String,
+    /// Share of the route's REST requests copied (0 to 1).
+    pub fraction: f64,
+    /// Larger requests are not copied.
+    #[serde(default = "default_mirror_body")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub name: String,
     /// Model names (V1/V2 paths, gRPC model_name) this route serves.
@@ -156,6 +168,8 @@ pub struct RouteConfig {
     pub sticky_header: Option<String>,
     /// Pool for gRPC requests when the backends serve gRPC on other ports.
     pub grpc_pool: Option<String>,
+    /// A copy of a fraction of the REST requests to a shadow pool.
+    pub mirror: Option<MirrorConfig>,
     /// Model names rewritten on the way up: `{ iris = "iris-v2" }`.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
@@ -238,6 +252,9 @@ fn default_timeout() -> u64 {
 }
 fn default_connect_retries() -> usize {
     2
+}
+fn default_mirror_body() -> usize {
+    4 << 20
 }
 fn default_budget_ratio() -> f64 {
     0.2
@@ -329,6 +346,15 @@ impl Config {
         }
         if let Some(p) = &route.grpc_pool {
             pool_ref(format!("{key}.grpc_pool"), p)?;
+        }
+        if let Some(m) = &route.mirror {
+            pool_ref(format!("{key}.mirror.pool"), &m.pool)?;
+            if !(0.0..=1.0).contains(&m.fraction) {
+                return Err(invalid(
+                    format!("{key}.mirror.fraction"),
+                    "must be between 0 and 1",
+                ));
+            }
         }
         if let Some(prefix) = &route.path_prefix
             && !prefix.starts_with('/')

@@ -13,6 +13,7 @@ pub mod error;
 pub mod grpc_peek;
 pub mod headers;
 pub mod metrics;
+pub mod mirror;
 pub mod model_path;
 pub mod pool;
 pub mod retry_budget;

@@ -12,6 +12,7 @@ use pingora::http::RequestHeader;
 
 use crate::balance;
 use crate::config::{Config, ConfigError, RouteConfig};
+use crate::mirror::Mirror;
 use crate::pool::Pool;
 use crate::retry_budget::RetryBudget;
 
@@ -25,6 +26,7 @@ pub struct Route {
     total_weight: u64,
     sticky_header: Option<String>,
     pub grpc_pool: Option<Arc<Pool>>,
+    pub mirror: Option<Arc<Mirror>>,
     pub aliases: HashMap<String, String>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
@@ -85,6 +87,10 @@ impl Route {
             targets,
             sticky_header: cfg.sticky_header.clone(),
             grpc_pool: cfg.grpc_pool.as_deref().map(pool).transpose()?,
+            mirror: match &cfg.mirror {
+                Some(m) => Some(Arc::new(Mirror::new(m, pool(&m.pool)?))),
+                None => None,
+            },
             aliases: cfg.aliases.clone().into_iter().collect(),
             connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
             timeout: Duration::from_millis(cfg.timeout_ms),

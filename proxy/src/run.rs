@@ -134,6 +134,7 @@ fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
         ProxyService {
             router: router.clone(),
             metrics: metrics.clone(),
+            mirror_connector: Arc::new(pingora::connectors::http::Connector::new(None)),
         },
     )
     .name("infergate proxy")

@@ -19,6 +19,7 @@ use crate::error::{self, ProxyError};
 use crate::grpc_peek::{self, Peek};
 use crate::headers;
 use crate::metrics::Metrics;
+use crate::mirror::MirrorCopy;
 use crate::model_path;
 use crate::pool::{BackendState, Pool};
 use crate::router::{InFlight, Route, Router};
@@ -26,6 +27,8 @@ use crate::router::{InFlight, Route, Router};
 pub struct ProxyService {
     pub router: Arc<Router>,
     pub metrics: Arc<Metrics>,
+    /// Upstream connections of the mirrored copies.
+    pub mirror_connector: Arc<pingora::connectors::http::Connector>,
 }
 
 /// A request's count in its backend's outstanding requests, freed on drop.
@@ -52,6 +55,7 @@ pub struct Ctx {
     /// first body chunk (`rewrite_pending`).
     grpc_alias: Option<String>,
     rewrite_pending: bool,
+    mirror: Option<MirrorCopy>,
     /// An error decided here, answered by fail_to_proxy.
     error: Option<ProxyError>,
     status: u16,
@@ -138,6 +142,11 @@ impl ProxyService {
                 session.req_header_mut().set_uri(uri);
             }
         }
+        if let Some(m) = route.mirror.as_ref().filter(|m| !ctx.grpc && m.sample()) {
+            let mut header = session.req_header().clone();
+            headers::drop_hop_by_hop(&mut header);
+            ctx.mirror = Some(MirrorCopy::new(m.clone(), header));
+        }
         Ok(())
     }
 }
@@ -165,6 +174,7 @@ impl ProxyHttp for ProxyService {
             outstanding: None,
             grpc_alias: None,
             rewrite_pending: false,
+            mirror: None,
             error: None,
             status: 0,
         }
@@ -283,6 +293,9 @@ impl ProxyHttp for ProxyService {
             ctx.error = Some(ProxyError::BodyTooLarge(limit));
             return Error::e_explain(ErrorType::HTTPStatus(413), "body too large");
         }
+        if let (Some(m), Some(chunk)) = (ctx.mirror.as_mut(), body.as_ref()) {
+            m.add(chunk, session.as_downstream().body_bytes_read());
+        }
         if ctx.rewrite_pending
             && let (Some(to), Some(chunk)) = (&ctx.grpc_alias, body.as_ref())
         {
@@ -392,7 +405,10 @@ impl ProxyHttp for ProxyService {
         }
     }
 
-    async fn logging(&self, _session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+    async fn logging(&self, _session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        if let (Some(copy), None, Some(route)) = (ctx.mirror.take(), e, &ctx.route) {
+            copy.send(self.mirror_connector.clone(), route.timeout);
+        }
         let route = ctx.route.as_ref().map_or("none", |r| r.name.as_str());
         let status = ctx.status.to_string();
         self.metrics
