@@ -12,6 +12,7 @@ pub mod ejection;
 pub mod error;
 pub mod grpc_peek;
 pub mod headers;
+pub mod intake;
 pub mod metrics;
 pub mod mirror;
 pub mod model_path;

@@ -9,18 +9,18 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
 
 use crate::error::{self, ProxyError};
-use crate::grpc_peek::{self, Peek};
+use crate::grpc_peek;
 use crate::headers;
+use crate::intake::is_grpc;
 use crate::metrics::Metrics;
 use crate::mirror::MirrorCopy;
-use crate::model_path;
 use crate::pool::{BackendState, Pool};
 use crate::router::{InFlight, Route, Router};
 
@@ -41,120 +41,24 @@ impl Drop for Outstanding {
 }
 
 pub struct Ctx {
-    start: Instant,
-    request_id: String,
-    grpc: bool,
-    route: Option<Arc<Route>>,
-    pool: Option<Arc<Pool>>,
-    backend: Option<usize>,
+    pub(crate) start: Instant,
+    pub(crate) request_id: String,
+    pub(crate) grpc: bool,
+    pub(crate) route: Option<Arc<Route>>,
+    pub(crate) pool: Option<Arc<Pool>>,
+    pub(crate) backend: Option<usize>,
     /// Backends tried for this request (connect failures move on).
-    tried: Vec<usize>,
-    _in_flight: Option<InFlight>,
-    outstanding: Option<Outstanding>,
+    pub(crate) tried: Vec<usize>,
+    pub(crate) _in_flight: Option<InFlight>,
+    pub(crate) outstanding: Option<Outstanding>,
     /// The upstream model name of a gRPC alias, written into each attempt's
     /// first body chunk (`rewrite_pending`).
-    grpc_alias: Option<String>,
-    rewrite_pending: bool,
-    mirror: Option<MirrorCopy>,
+    pub(crate) grpc_alias: Option<String>,
+    pub(crate) rewrite_pending: bool,
+    pub(crate) mirror: Option<MirrorCopy>,
     /// An error decided here, answered by fail_to_proxy.
-    error: Option<ProxyError>,
-    status: u16,
-}
-
-/// Peeks the first message of a gRPC request for its model name. The bytes
-/// read stay in pingora's retry buffer, which is sent upstream first.
-async fn peek_grpc_model(session: &mut Session) -> Result<Option<String>, ProxyError> {
-    session.as_downstream_mut().enable_retry_buffering();
-    let mut buf = BytesMut::new();
-    while !session.is_body_done() {
-        let chunk = session
-            .read_request_body()
-            .await
-            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
-        let Some(chunk) = chunk else { break };
-        buf.extend_from_slice(&chunk);
-        match grpc_peek::peek(&buf) {
-            Peek::NeedMore if buf.len() < 32 * 1024 => continue,
-            Peek::Name { start, end } => {
-                return Ok(Some(String::from_utf8_lossy(&buf[start..end]).into_owned()));
-            }
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
-}
-
-fn is_grpc(req: &RequestHeader) -> bool {
-    req.headers
-        .get("content-type")
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
-}
-
-impl ProxyService {
-    /// Finds the route, admits the request and applies an alias; an Err is
-    /// answered at once.
-    async fn admit(&self, session: &mut Session, ctx: &mut Ctx) -> Result<(), ProxyError> {
-        let path = session.req_header().uri.path().to_string();
-        let model = if ctx.grpc {
-            if model_path::grpc_method_has_model(&path) {
-                peek_grpc_model(session).await?
-            } else {
-                None
-            }
-        } else {
-            model_path::model_name(&path).map(str::to_string)
-        };
-        let route = self
-            .router
-            .route(session.req_header(), model.as_deref())
-            .cloned()
-            .ok_or_else(|| match &model {
-                Some(m) => ProxyError::NoRoute(format!("model {m:?}")),
-                None => ProxyError::NoRoute(format!("path {path}")),
-            })?;
-        ctx.route = Some(route.clone());
-        route.retry_budget.record_request(Instant::now());
-        ctx._in_flight = Some(
-            route
-                .admit()
-                .ok_or_else(|| ProxyError::Overloaded(route.name.clone()))?,
-        );
-        if route.max_body_bytes > 0 {
-            let declared = session
-                .req_header()
-                .headers
-                .get("content-length")
-                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > route.max_body_bytes) {
-                return Err(ProxyError::BodyTooLarge(route.max_body_bytes));
-            }
-        }
-        if session.as_downstream().retry_buffer_truncated() {
-            return Err(ProxyError::Internal("gRPC first message too large".into()));
-        }
-        if let Some(to) = model.as_deref().and_then(|m| route.aliases.get(m)) {
-            if ctx.grpc {
-                ctx.grpc_alias = Some(to.clone());
-            } else if let Some(new_path) = rewrite_uri(session.req_header(), to) {
-                let uri = new_path
-                    .parse::<http::Uri>()
-                    .map_err(|e| ProxyError::Internal(e.to_string()))?;
-                session.req_header_mut().set_uri(uri);
-            }
-        }
-        if let Some(m) = route.mirror.as_ref().filter(|m| !ctx.grpc && m.sample()) {
-            let mut header = session.req_header().clone();
-            headers::drop_hop_by_hop(&mut header);
-            ctx.mirror = Some(MirrorCopy::new(m.clone(), header));
-        }
-        Ok(())
-    }
-}
-
-/// The request's path and query with the model name replaced by `to`.
-fn rewrite_uri(req: &RequestHeader, to: &str) -> Option<String> {
-    let pq = req.uri.path_and_query()?.as_str();
-    model_path::rewrite(pq, to)
+    pub(crate) error: Option<ProxyError>,
+    pub(crate) status: u16,
 }
 
 #[async_trait]

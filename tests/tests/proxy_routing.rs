@@ -308,3 +308,66 @@ async fn headers_sent_upstream_keep_traceparent_add_ids_and_drop_hop_by_hop() {
     assert!(!head.contains("x-private"), "{head}");
     assert!(!head.contains("proxy-authorization"), "{head}");
 }
+
+#[tokio::test]
+async fn a_kserve_python_predictor_and_infergate_behind_one_proxy() {
+    let Some(kserve) = infergate_tests::KservePredictor::start() else {
+        return;
+    };
+    let ig = Server::infergate(&["--builtin_models", "simple,echo"]);
+    let proxy = Proxy::start(
+        "proxy_kserve_and_infergate",
+        &format!(
+            r#"
+[pools.kserve]
+backends = ["{}"]
+[pools.kserve-grpc]
+backends = ["127.0.0.1:{}"]
+[pools.infergate]
+backends = ["{}"]
+[pools.infergate-grpc]
+backends = ["{}"]
+[[routes]]
+name = "iris"
+models = ["sklearn-iris"]
+pool = "kserve"
+grpc_pool = "kserve-grpc"
+[[routes]]
+name = "default"
+pool = "infergate"
+grpc_pool = "infergate-grpc"
+"#,
+            kserve.host(),
+            kserve.grpc_port,
+            rest(&ig),
+            grpc(&ig)
+        ),
+    );
+    let http = Http::default();
+    let r = http
+        .send(
+            http::Method::POST,
+            &proxy.url("/v1/models/sklearn-iris:predict"),
+            &[("content-type", "application/json")],
+            r#"{"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}"#,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.text()),
+        (200, r#"{"predictions":[1,1]}"#.into())
+    );
+    let r = http.get(&proxy.url("/v2/models/simple")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["name"], "simple");
+    let mut client = grpc_client(&proxy).await;
+    for model in ["sklearn-iris", "echo"] {
+        let ready = client
+            .model_ready(ModelReadyRequest {
+                name: model.into(),
+                version: String::new(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{model} through the proxy: {e:?}"));
+        assert!(ready.get_ref().ready, "{model}");
+    }
+}
