@@ -11,10 +11,10 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
 use crate::metrics::Metrics;
-use crate::router::Router;
+use crate::reload::Live;
 
 pub struct Admin {
-    pub router: Arc<Router>,
+    pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -37,7 +37,8 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response<Vec<u8>> {
 impl Admin {
     /// Routes with no backend that may take requests.
     pub fn unready_routes(&self) -> Vec<String> {
-        self.router
+        self.live
+            .router()
             .routes
             .iter()
             .filter(|r| !r.has_backend())
@@ -48,7 +49,8 @@ impl Admin {
     /// Gauges read at scrape time from the pools' and routes' own state.
     fn refresh_gauges(&self) {
         let now = Instant::now();
-        for pool in &self.router.pools {
+        let router = self.live.router();
+        for pool in &router.pools {
             for (i, b) in pool.backends.iter().enumerate() {
                 self.metrics
                     .backend_available
@@ -56,7 +58,7 @@ impl Admin {
                     .set(i64::from(pool.available(i, now)));
             }
         }
-        for r in &self.router.routes {
+        for r in &router.routes {
             self.metrics
                 .in_flight
                 .with_label_values(&[&r.name])

@@ -9,31 +9,42 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
-use crate::router::Router;
+use crate::reload::Live;
 
 pub struct HealthChecks {
-    pub router: Arc<Router>,
+    pub live: Arc<Live>,
 }
 
 #[async_trait]
 impl BackgroundService for HealthChecks {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut tasks = Vec::new();
-        for pool in self.router.pools.iter().filter(|p| p.health.is_some()) {
-            let pool = pool.clone();
-            tasks.push(tokio::spawn(async move {
-                let Some((view, every)) = &pool.health else {
-                    return;
-                };
-                loop {
-                    view.run_health_check(true).await;
-                    tokio::time::sleep(*every).await;
-                }
-            }));
-        }
-        let _ = shutdown.changed().await;
-        for t in tasks {
-            t.abort();
+        let mut generation = self.live.subscribe();
+        loop {
+            // one task per pool of the configuration in service
+            let router = self.live.router();
+            let mut tasks = Vec::new();
+            for pool in router.pools.iter().filter(|p| p.health.is_some()) {
+                let pool = pool.clone();
+                tasks.push(tokio::spawn(async move {
+                    let Some((view, every)) = &pool.health else {
+                        return;
+                    };
+                    loop {
+                        view.run_health_check(true).await;
+                        tokio::time::sleep(*every).await;
+                    }
+                }));
+            }
+            let reloaded = tokio::select! {
+                changed = generation.changed() => changed.is_ok(),
+                _ = shutdown.changed() => false,
+            };
+            for t in tasks {
+                t.abort();
+            }
+            if !reloaded {
+                return;
+            }
         }
     }
 }

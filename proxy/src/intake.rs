@@ -62,7 +62,8 @@ impl ProxyService {
             model_path::model_name(&path).map(str::to_string)
         };
         let route = self
-            .router
+            .live
+            .router()
             .route(session.req_header(), model.as_deref())
             .cloned()
             .ok_or_else(|| match &model {

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod model_path;
 pub mod pool;
+pub mod reload;
 pub mod retry_budget;
 pub mod router;
 pub mod run;

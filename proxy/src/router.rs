@@ -185,6 +185,22 @@ impl Router {
         Ok(Router { routes, pools })
     }
 
+    /// Asks each pool with health checks to learn its backends (pingora's
+    /// view is empty until then).
+    pub async fn discover(&self) -> Result<(), ConfigError> {
+        for pool in &self.pools {
+            if let Some((view, _)) = &pool.health {
+                view.update(|_| {})
+                    .await
+                    .map_err(|e| ConfigError::Invalid {
+                        key: format!("pools.{}.backends", pool.name),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn route(&self, req: &RequestHeader, model: Option<&str>) -> Option<&Arc<Route>> {
         self.routes.iter().find(|r| r.matches(req, model))
     }

@@ -19,6 +19,7 @@ use crate::admin::Admin;
 use crate::background::{Announce, HealthChecks};
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
+use crate::reload::{Live, Reloader};
 use crate::router::Router;
 use crate::service::ProxyService;
 
@@ -35,27 +36,15 @@ pub struct ProxyArgs {
     pub check_config: bool,
 }
 
-/// Builds the routes and pools, and asks each pool with health checks to
-/// learn its backends (pingora's view is empty until then).
+/// Builds the routes and pools, and lets the pools with health checks
+/// learn their backends.
 pub fn build(config: &Config) -> Result<Router, ConfigError> {
     let router = Router::new(config)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ConfigError::Toml(format!("cannot start a runtime: {e}")))?;
-    rt.block_on(async {
-        for pool in &router.pools {
-            if let Some((view, _)) = &pool.health {
-                view.update(|_| {})
-                    .await
-                    .map_err(|e| ConfigError::Invalid {
-                        key: format!("pools.{}.backends", pool.name),
-                        message: e.to_string(),
-                    })?;
-            }
-        }
-        Ok::<_, ConfigError>(())
-    })?;
+    rt.block_on(router.discover())?;
     Ok(router)
 }
 
@@ -85,7 +74,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
     };
     let router = match build(&config) {
-        Ok(r) => Arc::new(r),
+        Ok(r) => r,
         Err(e) => {
             eprintln!(
                 "infergate proxy: invalid configuration {}: {e}",
@@ -105,10 +94,11 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    serve(&config, router)
+    serve(&config, &args.config, router)
 }
 
-fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
+fn serve(config: &Config, path: &str, router: Router) -> ExitCode {
+    let live = Live::new(router);
     // The proxy's own events (ejections, upstream errors) on stderr;
     // RUST_LOG overrides the level.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -132,7 +122,7 @@ fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
     let mut proxy = ProxyServiceBuilder::new(
         &conf,
         ProxyService {
-            router: router.clone(),
+            live: live.clone(),
             metrics: metrics.clone(),
             mirror_connector: Arc::new(pingora::connectors::http::Connector::new(None)),
         },
@@ -147,7 +137,7 @@ fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
         let mut svc = Service::new(
             "infergate proxy admin".to_string(),
             Admin {
-                router: router.clone(),
+                live: live.clone(),
                 metrics,
             },
         );
@@ -156,8 +146,14 @@ fn serve(config: &Config, router: Arc<Router>) -> ExitCode {
     }
     server.add_service(background_service(
         "health checks",
-        HealthChecks {
-            router: router.clone(),
+        HealthChecks { live: live.clone() },
+    ));
+    server.add_service(background_service(
+        "reload",
+        Reloader {
+            live,
+            path: path.to_string(),
+            listen: config.listen.clone(),
         },
     ));
     server.add_service(background_service(

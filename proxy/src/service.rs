@@ -22,10 +22,12 @@ use crate::intake::is_grpc;
 use crate::metrics::Metrics;
 use crate::mirror::MirrorCopy;
 use crate::pool::{BackendState, Pool};
-use crate::router::{InFlight, Route, Router};
+use crate::reload::Live;
+use crate::router::{InFlight, Route};
 
 pub struct ProxyService {
-    pub router: Arc<Router>,
+    /// The routes and pools in service (swapped on SIGHUP).
+    pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
     /// Upstream connections of the mirrored copies.
     pub mirror_connector: Arc<pingora::connectors::http::Connector>,

@@ -10,6 +10,8 @@ use infergate_tests::{Http, Server, bin, free_port, scratch_dir};
 pub struct Proxy {
     pub server: Server,
     pub admin: SocketAddr,
+    /// The configuration file (a test may rewrite it and send SIGHUP).
+    pub config: std::path::PathBuf,
 }
 
 impl Proxy {
@@ -23,9 +25,13 @@ impl Proxy {
         );
         let path = scratch_dir(test).join("proxy.toml");
         std::fs::write(&path, text).expect("write config");
-        let path = path.to_string_lossy().into_owned();
-        let server = Server::spawn(&bin("infergate"), &["proxy", "--config", &path], &[]);
-        Proxy { server, admin }
+        let arg = path.to_string_lossy().into_owned();
+        let server = Server::spawn(&bin("infergate"), &["proxy", "--config", &arg], &[]);
+        Proxy {
+            server,
+            admin,
+            config: path,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
