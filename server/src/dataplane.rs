@@ -7,6 +7,8 @@ use std::time::Instant;
 use infergate_proto::v1::{self, V1Form};
 use infergate_proto::{InferResponse, ServerMetadata};
 
+use tracing::Instrument;
+
 use crate::error::{InferError, Result};
 use crate::metrics;
 use crate::model::{Model, Payload, Reply, RequestContext};
@@ -83,19 +85,30 @@ impl DataPlane {
         let transforms = model.transforms();
         let t0 = Instant::now();
         let (pre, t1) = if transforms {
-            let pre = model.preprocess(payload, ctx).await;
+            let pre = model
+                .preprocess(payload, ctx)
+                .instrument(crate::step_span!("preprocess"))
+                .await;
             (pre, Instant::now())
         } else {
             (Ok(payload), t0)
         };
         series.preprocess.record(t1 - t0);
-        let reply = model.predict(pre?, ctx).await;
+        let span = crate::step_span!("predict");
+        let traced = crate::otel::enabled().then(|| traced_context(ctx, &span));
+        let reply = model
+            .predict(pre?, traced.as_ref().unwrap_or(ctx))
+            .instrument(span)
+            .await;
         let t2 = Instant::now();
         series.predict.record(t2 - t1);
         // A failed prediction has no postprocess step, skipped or not.
         let reply = reply?;
         let (post, t3) = if transforms {
-            let post = model.postprocess(reply, ctx).await;
+            let post = model
+                .postprocess(reply, ctx)
+                .instrument(crate::step_span!("postprocess"))
+                .await;
             (post, Instant::now())
         } else {
             (Ok(reply), t2)
@@ -130,6 +143,14 @@ impl DataPlane {
             .record(t0.elapsed());
         reply
     }
+}
+
+/// A copy of `ctx` whose trace headers name `span`: an upstream call made
+/// by the model carries them, so the predictor's spans hang under it.
+fn traced_context(ctx: &RequestContext, span: &tracing::Span) -> RequestContext {
+    let mut traced = ctx.clone();
+    span.in_scope(|| crate::otel::inject_current(&mut traced.headers));
+    traced
 }
 
 /// Milliseconds, to the microsecond.

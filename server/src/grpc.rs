@@ -12,6 +12,7 @@ use infergate_proto::grpc::pb::*;
 use infergate_proto::grpc::{self, FILE_DESCRIPTOR_SET, SERVICE_NAME};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::dataplane::{DataPlane, v2_answer};
 use crate::error::InferError;
@@ -116,11 +117,15 @@ impl GrpcInferenceService for GrpcApi {
         let ctx = context(metadata);
         let model_name = msg.model_name.clone();
         let access = crate::access_log::enabled().then(|| (Instant::now(), msg.encoded_len()));
+        let span = crate::otel::request_span("grpc", &model_name, &ctx.request_id, &ctx.headers);
         let result = async {
             let model = self
                 .dataplane
                 .model(&msg.model_name, version(&msg.model_version))?;
-            let decoded = grpc::request_from_grpc(msg)?;
+            let decoded = {
+                let _decode = crate::step_span!("decode").entered();
+                grpc::request_from_grpc(msg)?
+            };
             let id = decoded.request.id.clone();
             // Only the names and order count here: gRPC has no binary flags.
             let requested = OutputFormat::from_request(&decoded.request);
@@ -128,6 +133,7 @@ impl GrpcInferenceService for GrpcApi {
                 .dataplane
                 .infer(&*model, Payload::V2(decoded.request), &ctx)
                 .await?;
+            let _encode = crate::step_span!("encode").entered();
             let resp = v2_answer(reply, &*model, id, requested.requested())?;
             let answer = grpc::response_to_grpc(&resp, decoded.raw_inputs)?;
             let size = answer.encoded_len();
@@ -139,11 +145,16 @@ impl GrpcInferenceService for GrpcApi {
             }
             Ok::<_, InferError>(answer)
         }
+        .instrument(span.clone())
         .await;
         let outcome: std::borrow::Cow<str> = match &result {
             Ok(_) => "OK".into(),
             Err(e) => format!("{:?}", e.class().grpc_code()).into(),
         };
+        let failed = result
+            .as_ref()
+            .is_err_and(|e| e.class().http_status() >= 500);
+        crate::otel::record_status(&span, &outcome, failed);
         metrics::count_request(&model_name, "grpc", &outcome);
         if let Some((started, bytes_in)) = access {
             crate::access_log::Access {

@@ -13,6 +13,7 @@ mod grpc_intake;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod otel;
 pub mod registry;
 mod tls;
 
@@ -289,5 +290,7 @@ pub async fn serve_until_signal(
         .map_or_else(|| "off".to_string(), |a| a.to_string());
     println!("{program} listening http={http} grpc={grpc}");
     tracing::info!(%http, %grpc, ?models, "serving");
-    server.run(shutdown_signal()).await
+    let served = server.run(shutdown_signal()).await;
+    otel::shutdown();
+    served
 }

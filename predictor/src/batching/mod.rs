@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use infergate_proto::Tensor;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use queue::{BatchKey, BatchQueue, Decision, Pending};
 pub use split::{batch_key, concat, split};
@@ -30,6 +31,9 @@ pub trait BatchRunner: Send + Sync + 'static {
 struct Item {
     inputs: Vec<Tensor>,
     reply: oneshot::Sender<Result<Vec<Tensor>>>,
+    /// The request's time in the queue, as a span (when traces are exported):
+    /// it ends when its batch starts, and the batch's span links to it.
+    queued: tracing::Span,
 }
 
 /// The handle callers use; the actor stops when the last handle is dropped
@@ -77,7 +81,11 @@ impl Batcher {
             rows,
             key,
             enqueued: Instant::now(),
-            item: Item { inputs, reply },
+            item: Item {
+                inputs,
+                reply,
+                queued: infergate_server::step_span!("queue"),
+            },
         };
         self.tx
             .send(pending)
@@ -176,12 +184,22 @@ async fn run_batch(
     done: mpsc::UnboundedSender<()>,
 ) {
     let rows: Vec<usize> = batch.iter().map(|p| p.rows).collect();
+    let span = tracing::info_span!(
+        target: infergate_server::otel::TARGET,
+        "batch",
+        rows = rows.iter().sum::<usize>(),
+        requests = rows.len()
+    );
     let (inputs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
-        .map(|p| (p.item.inputs, p.item.reply))
+        .map(|p| {
+            // The member's queue wait ends here.
+            infergate_server::otel::link(&span, &p.item.queued);
+            (p.item.inputs, p.item.reply)
+        })
         .unzip();
     let result = match concat(inputs) {
-        Ok(joined) => match runner.run(joined).await {
+        Ok(joined) => match runner.run(joined).instrument(span).await {
             Ok(outputs) => split(outputs, &rows),
             Err(e) => Err(e),
         },

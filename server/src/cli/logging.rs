@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use super::{LogFormat, ServeFlags};
 use crate::access_log;
@@ -57,6 +59,13 @@ pub fn init_logging(flags: &ServeFlags) -> LogGuard {
             filter = filter.add_directive(off);
         }
     }
+    // Spans for OpenTelemetry (crate::otel) pass the filter only when they
+    // are exported; otherwise making one is a disabled-callsite check.
+    let export = crate::otel::configured();
+    let trace = if export { "info" } else { "off" };
+    if let Ok(d) = format!("{}={trace}", crate::otel::TARGET).parse::<Directive>() {
+        filter = filter.add_directive(d);
+    }
     let ansi = colour(&std::io::stderr());
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
@@ -73,8 +82,14 @@ pub fn init_logging(flags: &ServeFlags) -> LogGuard {
         .with_writer(writer);
     // A second init (an embedding program's) is not an error worth stopping for.
     let _ = match flags.log_format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => {
+            let otel = export.then(crate::otel::layer).flatten();
+            builder.finish().with(otel).try_init()
+        }
+        LogFormat::Json => {
+            let otel = export.then(crate::otel::layer).flatten();
+            builder.json().finish().with(otel).try_init()
+        }
     };
     LogGuard(Some(guard))
 }

@@ -93,8 +93,11 @@ impl RestApi {
             self.body_read_timeout,
         )
         .await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?;
+        let value: serde_json::Value = {
+            let _decode = crate::step_span!("decode").entered();
+            serde_json::from_slice(&bytes)
+                .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?
+        };
         let form = v1_form(&value).unwrap_or(V1Form::Instances);
         let payload = Payload::V1(value);
         let reply = if explain {
@@ -102,6 +105,7 @@ impl RestApi {
         } else {
             self.dataplane.infer(&*model, payload, ctx).await?
         };
+        let _encode = crate::step_span!("encode").entered();
         Ok(body::respond(
             StatusCode::OK,
             body::JSON,
@@ -149,10 +153,14 @@ impl RestApi {
             self.body_read_timeout,
         )
         .await?;
-        let req = v2::decode_request(&bytes, json_len)?;
+        let req = {
+            let _decode = crate::step_span!("decode").entered();
+            v2::decode_request(&bytes, json_len)?
+        };
         let format = OutputFormat::from_request(&req);
         let id = req.id.clone();
         let reply = self.dataplane.infer(&*model, Payload::V2(req), ctx).await?;
+        let _encode = crate::step_span!("encode").entered();
         let resp = v2_answer(reply, &*model, id, format.requested())?;
         let encoded = v2::encode_response(&resp, &format)?;
         Ok(match encoded.json_len {

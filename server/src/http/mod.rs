@@ -21,6 +21,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 pub use handlers::RestApi;
 
@@ -75,12 +76,21 @@ impl RestApi {
             .as_ref()
             .ok()
             .and_then(router::Route::inference_target);
+        // Inference requests get a span (when traces are exported).
+        let span = match target {
+            Some((model, protocol)) => {
+                crate::otel::request_span(protocol, model, &ctx.request_id, &ctx.headers)
+            }
+            None => tracing::Span::none(),
+        };
         let result = match route {
             Ok(route) => {
                 if matches!(route, router::Route::V2Infer(..)) {
                     ctx.protocol = Protocol::V2Rest;
                 }
-                self.dispatch(route, body, &ctx).await
+                self.dispatch(route, body, &ctx)
+                    .instrument(span.clone())
+                    .await
             }
             Err(e) => Err(e),
         };
@@ -95,6 +105,11 @@ impl RestApi {
         }
         if let Some((model, protocol)) = target {
             crate::metrics::count_request(model, protocol, resp.status().as_str());
+            crate::otel::record_status(
+                &span,
+                resp.status().as_str(),
+                resp.status().is_server_error(),
+            );
         }
         if let Some(started) = started {
             let (model, protocol) = target.unwrap_or(("-", "rest"));

@@ -1,0 +1,211 @@
+//! OpenTelemetry tracing end to end: a client's `traceparent` -> transformer
+//! -> predictor, exported over OTLP/gRPC to a real receiver (grpcio with the
+//! collector's proto), as one trace with the right parent links; the
+//! predictor's batching shows as a batch span linked to each request's queue
+//! span.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use http::Method;
+use infergate_tests::{Http, PyFixture, Server, bin, example_models, scratch_dir};
+use serde_json::{Value, json};
+
+const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+
+/// Spans the receiver has written so far.
+fn spans(file: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits until `done` holds for the spans received, or fails with them.
+fn wait_for(file: &std::path::Path, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let got = spans(file);
+        if done(&got) {
+            return got;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: spans so far:\n{}",
+            got.iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A service's spans named `name`; "request" finds the request spans, which
+/// are named for display ("v1 sklearn-iris") and carry the request id.
+fn find<'a>(spans: &'a [Value], service: &str, name: &str) -> Vec<&'a Value> {
+    spans
+        .iter()
+        .filter(|s| s["service"] == service)
+        .filter(|s| match name {
+            "request" => s["attributes"]["request_id"].is_string(),
+            _ => s["name"] == name,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_trace_spans_client_transformer_and_predictor() {
+    let dir = scratch_dir("tracing_otlp");
+    let file = dir.join("spans.jsonl");
+    let file_arg = file.to_string_lossy().to_string();
+    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+        return;
+    };
+    let otel = |service: &'static str| {
+        vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.clone()),
+            ("OTEL_SERVICE_NAME", service.to_string()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+        ]
+    };
+    let envs = |v: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { v.clone() };
+    let p_env = envs(&otel("predictor"));
+    let p_env: Vec<(&str, &str)> = p_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let models = example_models();
+    let predictor = Server::start(
+        &bin("infergate-predictor"),
+        &["--model_dir", &models.to_string_lossy()],
+        &p_env,
+    );
+    let t_env = envs(&otel("transformer"));
+    let t_env: Vec<(&str, &str)> = t_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let host = predictor.http.to_string();
+    let transformer = Server::start(
+        &bin("infergate"),
+        &[
+            "--model_name",
+            "sklearn-iris",
+            "--predictor_host",
+            &host,
+            "--predictor_protocol",
+            "v2",
+        ],
+        &t_env,
+    );
+    let h = Http::default();
+    let traceparent = format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01");
+    let r = h
+        .send(
+            Method::POST,
+            &transformer.url("/v1/models/sklearn-iris:predict"),
+            &[
+                ("content-type", "application/json"),
+                ("traceparent", &traceparent),
+            ],
+            json!({"instances": [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]}).to_string(),
+        )
+        .await;
+    assert_eq!(r.json(), json!({"predictions": [1, 1]}));
+
+    let got = wait_for(&file, "both services' request spans", |s| {
+        !find(s, "transformer", "request").is_empty()
+            && !find(s, "predictor", "request").is_empty()
+            && !find(s, "predictor", "predict").is_empty()
+    });
+    let by_id: HashMap<&str, &Value> = got
+        .iter()
+        .map(|s| (s["span_id"].as_str().unwrap(), s))
+        .collect();
+    let t_request = find(&got, "transformer", "request")[0];
+    assert_eq!(t_request["trace_id"], CLIENT_TRACE, "{t_request}");
+    assert_eq!(t_request["parent_span_id"], CLIENT_SPAN, "{t_request}");
+    assert_eq!(t_request["attributes"]["model"], "sklearn-iris");
+    assert_eq!(t_request["attributes"]["protocol"], "v1");
+    assert_eq!(t_request["attributes"]["status"], "200");
+    assert_eq!(t_request["name"], "v1 sklearn-iris");
+    assert_eq!(t_request["kind"], 2, "SPAN_KIND_SERVER");
+    assert!(t_request["attributes"]["request_id"].is_string());
+    // The transformer's steps hang under its request span.
+    for step in ["decode", "preprocess", "predict", "postprocess", "encode"] {
+        let s = find(&got, "transformer", step);
+        assert!(
+            s.iter()
+                .any(|s| s["parent_span_id"] == t_request["span_id"]),
+            "transformer {step} under its request: {s:?}"
+        );
+    }
+    let t_predict = find(&got, "transformer", "predict")
+        .into_iter()
+        .find(|s| s["parent_span_id"] == t_request["span_id"])
+        .unwrap();
+    // The predictor's request span is a child of the transformer's predict
+    // (upstream) span, in the same trace.
+    let p_request = find(&got, "predictor", "request")[0];
+    assert_eq!(p_request["trace_id"], CLIENT_TRACE, "{p_request}");
+    assert_eq!(
+        p_request["parent_span_id"], t_predict["span_id"],
+        "{p_request}"
+    );
+    assert_eq!(p_request["attributes"]["protocol"], "v2");
+    let p_predict = find(&got, "predictor", "predict")[0];
+    assert_eq!(p_predict["parent_span_id"], p_request["span_id"]);
+    assert!(by_id.contains_key(p_request["span_id"].as_str().unwrap()));
+    drop(transformer);
+    drop(predictor);
+    drop(receiver);
+}
+
+#[tokio::test]
+async fn a_batch_span_links_to_each_request_it_served() {
+    let dir = scratch_dir("tracing_otlp_batch");
+    let file = dir.join("spans.jsonl");
+    let file_arg = file.to_string_lossy().to_string();
+    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+        return;
+    };
+    let models = example_models();
+    let predictor = Server::start(
+        &bin("infergate-predictor"),
+        &["--model_dir", &models.to_string_lossy()],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
+            ("OTEL_SERVICE_NAME", "predictor"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    // Eight MLP requests at once: the batcher (models/mlp/config.toml) joins them.
+    let h = Http::default();
+    let row: Vec<f32> = (0..256).map(|i| i as f32 / 256.0).collect();
+    let body =
+        json!({"inputs": [{"name": "input", "shape": [1, 256], "datatype": "FP32", "data": row}]});
+    let url = predictor.url("/v2/models/mlp/infer");
+    let calls = (0..8).map(|_| h.post_json(&url, &body));
+    for r in futures::future::join_all(calls).await {
+        assert_eq!(r.status, http::StatusCode::OK, "{}", r.text());
+    }
+    let got = wait_for(&file, "batch and queue spans", |s| {
+        !find(s, "predictor", "batch").is_empty() && find(s, "predictor", "queue").len() >= 8
+    });
+    let queues: HashMap<&str, &Value> = find(&got, "predictor", "queue")
+        .into_iter()
+        .map(|s| (s["span_id"].as_str().unwrap(), s))
+        .collect();
+    let mut linked = 0;
+    for batch in find(&got, "predictor", "batch") {
+        for link in batch["links"].as_array().unwrap() {
+            let q = queues
+                .get(link["span_id"].as_str().unwrap())
+                .unwrap_or_else(|| panic!("a batch links to a queue span: {batch}"));
+            assert_eq!(q["trace_id"], link["trace_id"]);
+            linked += 1;
+        }
+    }
+    assert_eq!(
+        linked, 8,
+        "every request's queue span is linked from its batch"
+    );
+    drop(predictor);
+    drop(receiver);
+}
