@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use http::Method;
+use infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient;
+use infergate_proto::grpc::request_to_grpc;
+use infergate_proto::{InferRequest, Tensor, TensorData};
 use infergate_tests::{Http, PyFixture, Server, bin, example_models, scratch_dir};
 use serde_json::{Value, json};
 
@@ -152,6 +155,43 @@ async fn one_trace_spans_client_transformer_and_predictor() {
     let p_predict = find(&got, "predictor", "predict")[0];
     assert_eq!(p_predict["parent_span_id"], p_request["span_id"]);
     assert!(by_id.contains_key(p_request["span_id"].as_str().unwrap()));
+
+    // gRPC: the trace context comes in the call's metadata.
+    let grpc_trace = "0af7651916cd43dd8448eb211c80319c";
+    let mut client = GrpcInferenceServiceClient::connect(transformer.grpc_url())
+        .await
+        .unwrap();
+    let iris = InferRequest {
+        inputs: vec![
+            Tensor::new(
+                "float_input",
+                vec![1, 4],
+                TensorData::Fp32(vec![6.8, 2.8, 4.8, 1.4]),
+            )
+            .unwrap(),
+        ],
+        ..Default::default()
+    };
+    let mut call = tonic::Request::new(request_to_grpc("sklearn-iris", None, &iris, true).unwrap());
+    call.metadata_mut().insert(
+        "traceparent",
+        format!("00-{grpc_trace}-b7ad6b7169203331-01")
+            .parse()
+            .unwrap(),
+    );
+    client.model_infer(call).await.unwrap();
+    let got = wait_for(&file, "the gRPC request's span", |s| {
+        find(s, "transformer", "request")
+            .iter()
+            .any(|r| r["trace_id"] == grpc_trace)
+    });
+    let g_request = find(&got, "transformer", "request")
+        .into_iter()
+        .find(|r| r["trace_id"] == grpc_trace)
+        .unwrap();
+    assert_eq!(g_request["parent_span_id"], "b7ad6b7169203331");
+    assert_eq!(g_request["attributes"]["protocol"], "grpc");
+    assert_eq!(g_request["attributes"]["status"], "OK");
     drop(transformer);
     drop(predictor);
     drop(receiver);
