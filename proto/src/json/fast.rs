@@ -9,6 +9,10 @@ use super::flatten::Flattened;
 /// An element type the fast path can parse from a JSON number token.
 pub(crate) trait FastNumber: Sized {
     fn parse_token(token: &str, is_integer: bool) -> Option<Self>;
+    /// A value written as a JSON string (floats' "NaN", "Infinity"...).
+    fn parse_string(_: &str) -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! fast_int {
@@ -27,6 +31,12 @@ macro_rules! fast_float {
         impl FastNumber for $t {
             fn parse_token(token: &str, _: bool) -> Option<Self> {
                 token.parse::<$t>().ok().filter(|v| v.is_finite())
+            }
+            // Read here too, so that a list with a "NaN" in it is not sent to
+            // the general reader, whose numbers come through f64: an FP32
+            // value would then be rounded twice.
+            fn parse_string(s: &str) -> Option<Self> {
+                super::element::parse_non_finite(s).map(|x| x as $t)
             }
         }
     )*};
@@ -110,6 +120,22 @@ pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Optio
                 i += 1;
             }
             b',' => i += 1,
+            b'"' => {
+                // A plain string (no escapes): the element type decides.
+                let len = b[i + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
+                if b[i + 1 + len] != b'"'
+                    || dims.get(depth).is_some_and(Option::is_some)
+                    || leaf_depth.is_some_and(|d| d != depth)
+                {
+                    return None;
+                }
+                leaf_depth = Some(depth);
+                values.push(T::parse_string(text.get(i + 1..i + 1 + len)?)?);
+                if let Some(n) = counts.last_mut() {
+                    *n += 1;
+                }
+                i += len + 2;
+            }
             _ => {
                 let (len, integer) = number_token(&b[i..])?;
                 if dims.get(depth).is_some_and(Option::is_some)
@@ -148,6 +174,24 @@ mod tests {
         assert!(f.values.is_empty());
         assert_eq!(f.dims, vec![0]);
         assert_eq!(parse_numbers::<i32>("7", 1).unwrap().values, vec![7]);
+    }
+
+    #[test]
+    fn non_finite_strings_are_read_for_floats_only() {
+        let f = parse_numbers::<f32>(
+            r#"[1.00000005960464477539062500001, "NaN", "-Infinity"]"#,
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            f.values[0],
+            "1.00000005960464477539062500001".parse::<f32>().unwrap()
+        );
+        assert!(f.values[1].is_nan());
+        assert_eq!(f.values[2], f32::NEG_INFINITY);
+        assert!(parse_numbers::<f32>(r#"["nope"]"#, 1).is_none());
+        assert!(parse_numbers::<f32>(r#"["Na\u004e"]"#, 1).is_none());
+        assert!(parse_numbers::<i32>(r#"["NaN"]"#, 1).is_none());
     }
 
     #[test]

@@ -480,3 +480,38 @@ fn empty_tensors_with_huge_dimensions_are_refused() {
     assert!(err.contains("holds no elements"), "{err}");
     assert!(input("[]", "FP32", "[0, 16]").is_ok());
 }
+
+proptest::proptest! {
+    /// An FP32 element decodes to the same float whatever its neighbours:
+    /// alone, or beside a "NaN" that the fast reader used to hand to the
+    /// general one (whose numbers come through f64, rounding twice).
+    #[test]
+    fn fp32_elements_decode_alike_beside_any_neighbour(
+        mantissa in 0u64..u64::MAX, exp in -45i32..39, digits in 1usize..30
+    ) {
+        let text = format!("{}e{exp}", &format!("{mantissa}0000000000000000000000000000")[..digits + 1]);
+        let text = format!("{}.{}", &text[..1], &text[1..]);
+        let alone = input(&format!("[{text}]"), "FP32", "[1]");
+        let beside = input(&format!("[{text}, \"NaN\"]"), "FP32", "[2]");
+        match (alone, beside) {
+            (Ok(TensorData::Fp32(a)), Ok(TensorData::Fp32(b))) => {
+                proptest::prop_assert_eq!(a[0].to_bits(), b[0].to_bits());
+                proptest::prop_assert_eq!(a[0].to_bits(), text.parse::<f32>().unwrap().to_bits());
+            }
+            (Err(_), Err(_)) => {}
+            other => proptest::prop_assert!(false, "{text}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_fp32_halfway_value_is_rounded_once_beside_a_nan() {
+    // Read as f64 first, this lands exactly between two f32 values.
+    let text = "1.00000005960464477539062500001";
+    let want = text.parse::<f32>().unwrap();
+    let Ok(TensorData::Fp32(v)) = input(&format!("[{text}, \"NaN\"]"), "FP32", "[2]") else {
+        panic!("decodes")
+    };
+    assert_eq!(v[0].to_bits(), want.to_bits());
+    assert!(v[1].is_nan());
+}
