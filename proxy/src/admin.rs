@@ -51,11 +51,11 @@ impl Admin {
         let now = Instant::now();
         let router = self.live.router();
         for pool in &router.pools {
-            for (i, b) in pool.backends.iter().enumerate() {
+            for b in pool.members().backends.iter() {
                 self.metrics
                     .backend_available
                     .with_label_values(&[&pool.name, &b.id])
-                    .set(i64::from(pool.available(i, now)));
+                    .set(i64::from(pool.available(b, now)));
             }
         }
         for r in &router.routes {

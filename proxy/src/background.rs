@@ -35,6 +35,20 @@ impl BackgroundService for HealthChecks {
                     }
                 }));
             }
+            for pool in router.pools.iter().filter(|p| p.resolve_every.is_some()) {
+                let pool = pool.clone();
+                tasks.push(tokio::spawn(async move {
+                    let Some(every) = pool.resolve_every else {
+                        return;
+                    };
+                    loop {
+                        tokio::time::sleep(every).await;
+                        if let Err(e) = pool.refresh().await {
+                            tracing::warn!(pool = %pool.name, "re-resolution failed, backends kept: {e}");
+                        }
+                    }
+                }));
+            }
             let reloaded = tokio::select! {
                 changed = generation.changed() => changed.is_ok(),
                 _ = shutdown.changed() => false,

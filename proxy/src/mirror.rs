@@ -76,10 +76,10 @@ impl MirrorCopy {
         if self.too_large {
             return;
         }
-        let Some(i) = self.mirror.pool.pick(None, &[]) else {
+        let Some(backend) = self.mirror.pool.pick(None, &[]) else {
             return;
         };
-        let addr = self.mirror.pool.backends[i].addr;
+        let addr = backend.addr;
         let body = self.body.freeze();
         let mut header = self.header;
         let _ = header.insert_header("content-length", body.len().to_string());

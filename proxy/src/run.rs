@@ -84,7 +84,11 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
     };
     if args.check_config {
-        let backends: usize = router.pools.iter().map(|p| p.backends.len()).sum();
+        let backends: usize = router
+            .pools
+            .iter()
+            .map(|p| p.members().backends.len())
+            .sum();
         println!(
             "{}: valid ({} routes, {} pools, {} backends)",
             args.config,

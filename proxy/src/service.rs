@@ -48,9 +48,9 @@ pub struct Ctx {
     pub(crate) grpc: bool,
     pub(crate) route: Option<Arc<Route>>,
     pub(crate) pool: Option<Arc<Pool>>,
-    pub(crate) backend: Option<usize>,
+    pub(crate) backend: Option<Arc<BackendState>>,
     /// Backends tried for this request (connect failures move on).
-    pub(crate) tried: Vec<usize>,
+    pub(crate) tried: Vec<std::net::SocketAddr>,
     pub(crate) _in_flight: Option<InFlight>,
     pub(crate) outstanding: Option<Outstanding>,
     /// The upstream model name of a gRPC alias, written into each attempt's
@@ -136,7 +136,7 @@ impl ProxyHttp for ProxyService {
             .as_deref()
             .and_then(|h| session.req_header().headers.get(h))
             .map(|v| v.as_bytes().to_vec());
-        let Some(i) = pool.pick(key.as_deref(), &ctx.tried) else {
+        let Some(b) = pool.pick(key.as_deref(), &ctx.tried) else {
             ctx.error = Some(if ctx.tried.is_empty() {
                 ProxyError::NoBackend(pool.name.clone())
             } else {
@@ -144,9 +144,8 @@ impl ProxyHttp for ProxyService {
             });
             return Error::e_explain(ErrorType::HTTPStatus(503), "no backend");
         };
-        ctx.tried.push(i);
-        ctx.backend = Some(i);
-        let b = pool.backends[i].clone();
+        ctx.tried.push(b.addr);
+        ctx.backend = Some(b.clone());
         b.outstanding.fetch_add(1, Relaxed);
         ctx.outstanding = Some(Outstanding(b.clone()));
         ctx.rewrite_pending = ctx.grpc_alias.is_some();
@@ -230,8 +229,8 @@ impl ProxyHttp for ProxyService {
         );
         // Nothing reached the backend: another one may take the request.
         if let (Some(route), Some(pool)) = (&ctx.route, &ctx.pool) {
-            let more =
-                ctx.tried.len() <= route.connect_retries && ctx.tried.len() < pool.backends.len();
+            let more = ctx.tried.len() <= route.connect_retries
+                && ctx.tried.len() < pool.members().backends.len();
             e.set_retry(more);
         }
         e
@@ -332,7 +331,7 @@ impl ProxyHttp for ProxyService {
 
 impl ProxyService {
     fn current_backend(&self, ctx: &Ctx) -> Option<Arc<BackendState>> {
-        Some(ctx.pool.as_ref()?.backends.get(ctx.backend?)?.clone())
+        ctx.backend.clone()
     }
 
     /// Counts a failure against the current backend (passive ejection).

@@ -82,6 +82,9 @@ pub struct PoolConfig {
     pub health: Option<HealthConfig>,
     #[serde(default)]
     pub ejection: EjectionConfig,
+    /// Resolve the backends' names again this often (0: only at start).
+    #[serde(default)]
+    pub resolve_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
