@@ -10,7 +10,9 @@
 #
 # Env: PROFILE (release|debug), OUT (default target/deploy), TAG (default
 # latest), PODMAN=0 to stop after assembling, ORT_LIB (default: the wheel in
-# .venv).
+# .venv), CARGO_BUILD_TARGET (a target triple: builds into target/<triple>/,
+# apart from the binaries others on a shared machine are running, at the
+# cost of compiling every dependency once more).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROFILE=${PROFILE:-release}
@@ -25,17 +27,19 @@ esac
 ORT_LIB=${ORT_LIB:-$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -1)}
 [ -n "$ORT_LIB" ] || { echo "build-images: no onnxruntime wheel in .venv (bash scripts/venv.sh requirements.txt)" >&2; exit 1; }
 
+bindir=$TARGET/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}$PROFILE
+
 mkdir -p "$OUT/bin"
 echo "==> infergate-predictor ($PROFILE)"
 cargo build "${cargo_profile[@]}" --quiet -p infergate-predictor
-cp "$TARGET/$PROFILE/infergate-predictor" "$OUT/bin/infergate-predictor"
+cp "$bindir/infergate-predictor" "$OUT/bin/infergate-predictor"
 echo "==> infergate without the predictor feature ($PROFILE)"
 # That build replaces target/$PROFILE/infergate, the all-in-one build the
 # end-to-end tests start (cargo does not link it back on its next no-op
 # build): keep it aside and put it back, unless a build of someone else's
 # replaced it meanwhile. On a machine shared with others, their tests that
 # start target/$PROFILE/infergate in that minute see the transformer build.
-all_in_one=$TARGET/$PROFILE/infergate
+all_in_one=$bindir/infergate
 saved=$OUT/bin/.infergate-all-in-one
 rm -f "$saved"
 [ -f "$all_in_one" ] && cp -p "$all_in_one" "$saved"
