@@ -122,6 +122,23 @@ fn connections_beyond_the_cap_are_shed_and_their_room_comes_back() {
 
 type Chunks = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>;
 
+type H2 = hyper::client::conn::http2::SendRequest<
+    StreamBody<
+        tokio_stream::wrappers::ReceiverStream<Result<Frame<Bytes>, std::convert::Infallible>>,
+    >,
+>;
+
+/// One h2 connection that several calls can share.
+async fn h2_connection(addr: SocketAddr) -> H2 {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
 /// A raw gRPC ModelInfer call whose body the test writes frame by frame.
 async fn open_model_infer(
     addr: SocketAddr,
@@ -129,12 +146,17 @@ async fn open_model_infer(
     Chunks,
     tokio::task::JoinHandle<http::Response<hyper::body::Incoming>>,
 ) {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    open_call(h2_connection(addr).await, addr).await
+}
+
+/// A raw gRPC ModelInfer call on `send`'s connection.
+async fn open_call(
+    mut send: H2,
+    addr: SocketAddr,
+) -> (
+    Chunks,
+    tokio::task::JoinHandle<http::Response<hyper::body::Incoming>>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(rx));
     let req = http::Request::post(format!(
@@ -219,5 +241,47 @@ fn transparent_huge_pages_are_off_so_freed_memory_goes_back() {
     // Kernels before 5.0 do not show the field; then there is nothing to check.
     if let Some(line) = thp {
         assert!(line.ends_with('0'), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn one_connection_cannot_hold_more_unfinished_bytes_than_its_budget() {
+    let s = start(&[
+        "--grpc_max_receive_message_length",
+        "4000000",
+        "--grpc_max_connection_buffer_bytes",
+        "1000000",
+    ]);
+    let addr = s.grpc.unwrap();
+    let conn = h2_connection(addr).await;
+    // Three streams on one connection, each promising 2 MB and sending
+    // 400 kB of it: the third passes the connection's 1 MB budget.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (tx, answer) = open_call(conn.clone(), addr).await;
+        let mut prefix = vec![0u8];
+        prefix.extend_from_slice(&2_000_000u32.to_be_bytes());
+        tx.send(Ok(Frame::data(Bytes::from(prefix)))).await.unwrap();
+        for _ in 0..4 {
+            tx.send(Ok(Frame::data(Bytes::from(vec![0u8; 100_000]))))
+                .await
+                .unwrap();
+        }
+        open.push((tx, answer));
+    }
+    let (_tx, third) = open.pop().unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("the stream over budget is answered at once")
+        .unwrap();
+    let (code, message) = grpc_status(resp).await;
+    assert_eq!(code, "8", "RESOURCE_EXHAUSTED: {message}");
+    assert!(
+        message.contains("--grpc_max_connection_buffer_bytes"),
+        "{message}"
+    );
+    // The first two are still waiting for the rest of their messages.
+    for (_, answer) in &open {
+        assert!(!answer.is_finished());
     }
 }
