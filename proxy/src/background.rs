@@ -66,6 +66,7 @@ impl BackgroundService for HealthChecks {
 pub struct Announce {
     pub listen: String,
     pub admin: Option<String>,
+    pub tls: Option<String>,
 }
 
 #[async_trait]
@@ -73,6 +74,7 @@ impl BackgroundService for Announce {
     async fn start(&self, _shutdown: ShutdownWatch) {
         let mut addrs = vec![self.listen.clone()];
         addrs.extend(self.admin.clone());
+        addrs.extend(self.tls.clone());
         for addr in &addrs {
             // pingora binds in its own services: wait until they accept
             for _ in 0..500 {
@@ -87,6 +89,11 @@ impl BackgroundService for Announce {
             .as_deref()
             .map(|a| format!(" admin={a}"))
             .unwrap_or_default();
-        println!("infergate-proxy listening http={}{admin}", self.listen);
+        let tls = self
+            .tls
+            .as_deref()
+            .map(|a| format!(" https={a}"))
+            .unwrap_or_default();
+        println!("infergate-proxy listening http={}{admin}{tls}", self.listen);
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
 use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
@@ -113,6 +114,8 @@ fn serve(config: &Config, path: &str, router: Router) -> ExitCode {
         .try_init();
     let conf = ServerConf {
         threads: config.listen.threads,
+        // one current-thread runtime per worker: fewer cross-thread wake-ups
+        work_stealing: false,
         grace_period_seconds: Some(config.listen.drain_seconds),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
@@ -135,6 +138,20 @@ fn serve(config: &Config, path: &str, router: Router) -> ExitCode {
     .server_options(options)
     .build();
     proxy.add_tcp(&config.listen.address);
+    if let Some(tls) = &config.listen.tls {
+        let mut settings = match TlsSettings::intermediate(&tls.cert, &tls.key) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "infergate proxy: listen.tls: cannot load {} / {}: {e}",
+                    tls.cert, tls.key
+                );
+                return ExitCode::from(2);
+            }
+        };
+        settings.enable_h2();
+        proxy.add_tls_with_settings(&tls.address, None, settings);
+    }
     server.add_service(proxy);
 
     if let Some(admin) = &config.listen.admin {
@@ -165,6 +182,7 @@ fn serve(config: &Config, path: &str, router: Router) -> ExitCode {
         Announce {
             listen: config.listen.address.clone(),
             admin: config.listen.admin.clone(),
+            tls: config.listen.tls.as_ref().map(|t| t.address.clone()),
         },
     ));
     server.bootstrap();

@@ -54,6 +54,17 @@ pub struct Listen {
     /// Seconds SIGTERM waits for in-flight requests before exiting.
     #[serde(default = "default_drain")]
     pub drain_seconds: u64,
+    /// A TLS listener (rustls; ALPN h2 and http/1.1) beside `address`.
+    pub tls: Option<TlsListen>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsListen {
+    pub address: String,
+    /// PEM certificate chain and private key.
+    pub cert: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

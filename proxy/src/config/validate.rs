@@ -11,6 +11,13 @@ impl Config {
         if let Some(admin) = &self.listen.admin {
             check_addr("listen.admin", admin)?;
         }
+        if let Some(tls) = &self.listen.tls {
+            check_addr("listen.tls.address", &tls.address)?;
+            for (key, path) in [("listen.tls.cert", &tls.cert), ("listen.tls.key", &tls.key)] {
+                std::fs::metadata(path)
+                    .map_err(|e| invalid(key, format!("cannot read {path}: {e}")))?;
+            }
+        }
         if self.listen.threads == 0 {
             return Err(invalid("listen.threads", "must be at least 1"));
         }

@@ -18,10 +18,15 @@ impl Proxy {
     /// Starts the proxy with `config`, whose `[listen]` section is written
     /// here (free ports, 1 s drain); `config` holds pools and routes.
     pub fn start(test: &str, config: &str) -> Proxy {
+        Proxy::start_with(test, "", config)
+    }
+
+    /// As `start`, with `listen_extra` (lines) added to `[listen]`.
+    pub fn start_with(test: &str, listen_extra: &str, config: &str) -> Proxy {
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let listen = format!("127.0.0.1:{}", free_port());
         let text = format!(
-            "[listen]\naddress = \"{listen}\"\nadmin = \"{admin}\"\ndrain_seconds = 1\n\n{config}"
+            "[listen]\naddress = \"{listen}\"\nadmin = \"{admin}\"\ndrain_seconds = 1\n{listen_extra}\n{config}"
         );
         let path = scratch_dir(test).join("proxy.toml");
         std::fs::write(&path, text).expect("write config");
