@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 bash scripts/venv.sh requirements.txt
-need_apt cmake # pingora (infergate proxy) needs cmake to build
+need_apt cmake curl # pingora (infergate proxy) builds with cmake; its TLS test calls curl
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
