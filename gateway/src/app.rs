@@ -9,7 +9,7 @@ use infergate_server::{ModelRegistry, ModelRepository};
 use infergate_transformer::{Declarative, PassThrough, Transformer};
 
 use crate::config::Flags;
-use crate::transformer_model::TransformerModel;
+use crate::transformer_model::{TransformerModel, TransformerRepository};
 use crate::upstream::{Upstream, UpstreamSettings};
 
 fn invalid(msg: String) -> io::Error {
@@ -38,16 +38,24 @@ pub async fn registry(
 ) -> io::Result<Arc<ModelRegistry>> {
     if let Some(settings) =
         UpstreamSettings::from_flags(&flags.upstream, flags.serve.grpc_max_send_message_length)
+            .map_err(invalid)?
     {
         let upstream = Upstream::new(settings).map_err(|e| invalid(e.to_string()))?;
-        let model = TransformerModel::new(
+        // Declarative postprocess steps work on tensors; a custom
+        // transformer gets a v1 predictor's answer as it came.
+        let declarative = custom.is_none() && flags.upstream.transformer_config.is_some();
+        let transformer = transformer(flags, custom)?;
+        let tensor_postprocess = declarative && transformer.has_postprocess();
+        let model = Arc::new(TransformerModel::new(
             flags.serve.model_name.clone(),
-            transformer(flags, custom)?,
+            transformer,
             upstream,
             flags.upstream.enable_predictor_health_check,
-        );
-        let registry = ModelRegistry::new(None);
-        registry.register(Arc::new(model));
+            tensor_postprocess,
+        ));
+        let registry =
+            ModelRegistry::new(Some(Arc::new(TransformerRepository::new(model.clone()))));
+        registry.register(model);
         return Ok(Arc::new(registry));
     }
     let has_models = flags.predictor.model_dir.is_some() || flags.predictor.storage_uri.is_some();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use infergate_proto::{ModelMetadata, Protocol, v1};
-use infergate_server::{InferError, Model, Payload, Reply, RequestContext};
+use infergate_server::{InferError, Model, ModelRepository, Payload, Reply, RequestContext};
 use infergate_transformer::{TransformError, Transformer};
 
 use crate::upstream::Upstream;
@@ -16,6 +16,10 @@ pub struct TransformerModel {
     upstream: Arc<Upstream>,
     /// Readiness follows the predictor's (--enable_predictor_health_check).
     readiness_follows_predictor: bool,
+    /// The transformer's postprocess works on tensors (the declarative
+    /// steps), so a v1 predictor's answer reaches it as named V2 tensors
+    /// whatever the caller's protocol.
+    tensor_postprocess: bool,
 }
 
 impl TransformerModel {
@@ -24,6 +28,7 @@ impl TransformerModel {
         transformer: Arc<dyn Transformer>,
         upstream: Arc<Upstream>,
         readiness_follows_predictor: bool,
+        tensor_postprocess: bool,
     ) -> Self {
         upstream.start_health_checks(name.clone());
         TransformerModel {
@@ -31,6 +36,30 @@ impl TransformerModel {
             transformer,
             upstream,
             readiness_follows_predictor,
+            tensor_postprocess,
+        }
+    }
+}
+
+/// The repository of a transformer: the one model it fronts, so that
+/// `load` brings back what `unload` took away (REST and gRPC alike).
+pub struct TransformerRepository {
+    model: Arc<TransformerModel>,
+}
+
+impl TransformerRepository {
+    pub fn new(model: Arc<TransformerModel>) -> Self {
+        TransformerRepository { model }
+    }
+}
+
+#[async_trait]
+impl ModelRepository for TransformerRepository {
+    async fn load(&self, name: &str) -> Result<Arc<dyn Model>, InferError> {
+        if name == self.model.name {
+            Ok(self.model.clone())
+        } else {
+            Err(InferError::ModelNotFound(name.to_string()))
         }
     }
 }
@@ -84,6 +113,14 @@ impl Model for TransformerModel {
 
     async fn predict(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
         let mut reply = self.upstream.predict(&self.name, &payload, ctx).await?;
+        // A v1 predictor's answer becomes tensors here, not in the front
+        // end: named by the rule of docs/protocol.md, and a malformed one is
+        // the predictor's fault (502), not the caller's (400).
+        if let Reply::V1(body) = &reply
+            && (ctx.protocol != Protocol::V1 || self.tensor_postprocess)
+        {
+            reply = Reply::V2(self.upstream.v1_answer_to_v2(&self.name, body).await?);
+        }
         // A V1 caller of a classifier behind a V2 predictor gets the labels,
         // as it would from the model served directly.
         if ctx.protocol == Protocol::V1

@@ -257,3 +257,68 @@ async fn only_allowed_headers_reach_the_predictor_and_the_request_id_comes_back(
         serde_json::from_str(r.json()["outputs"][0]["data"][0].as_str().unwrap()).unwrap();
     assert_eq!(seen["x-request-id"], id.as_str());
 }
+
+#[tokio::test]
+async fn load_undoes_unload_over_rest_and_grpc() {
+    use infergate_proto::grpc::pb::{
+        ModelReadyRequest, RepositoryModelLoadRequest, RepositoryModelUnloadRequest,
+    };
+    let mock = Server::mock(&[]);
+    let t = Server::infergate(&[
+        "--model_name",
+        "m",
+        "--predictor_host",
+        &mock.http.to_string(),
+        "--predictor_protocol",
+        "v2",
+    ]);
+    let h = Http::default();
+    let body = json!({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.5]}]});
+    let url = t.url("/v2/models/m/infer");
+    let infer = || h.post_json(&url, &body);
+    let repo = |op: &str| t.url(&format!("/v2/repository/models/m/{op}"));
+    assert_eq!(infer().await.status, 200);
+    let r = h.post_json(&repo("unload"), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(infer().await.status, 404);
+    let r = h.post_json(&repo("load"), &json!({})).await;
+    assert_eq!(
+        r.status,
+        200,
+        "load brings back what unload took: {}",
+        r.text()
+    );
+    assert_eq!(infer().await.status, 200);
+    let r = h
+        .post_json(&t.url("/v2/repository/models/other/load"), &json!({}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    let mut c = GrpcInferenceServiceClient::connect(t.grpc_url())
+        .await
+        .unwrap();
+    let ready = |mut c: GrpcInferenceServiceClient<_>| async move {
+        let req = ModelReadyRequest {
+            name: "m".into(),
+            version: String::new(),
+        };
+        c.model_ready(req).await.unwrap().into_inner().ready
+    };
+    c.repository_model_unload(RepositoryModelUnloadRequest {
+        model_name: "m".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(!ready(c.clone()).await);
+    let r = c
+        .repository_model_load(RepositoryModelLoadRequest {
+            model_name: "m".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(r.into_inner().is_loaded);
+    assert!(ready(c.clone()).await);
+    assert_eq!(infer().await.status, 200);
+}

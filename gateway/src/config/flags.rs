@@ -26,7 +26,8 @@ pub enum PredictorProtocol {
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Transformer (upstream predictor)")]
 pub struct UpstreamFlags {
-    /// Upstream predictor host[:port]; when set, infergate runs as a transformer.
+    /// Upstream predictor host[:port], or http://host[:port] / https://host[:port]
+    /// (https means --predictor_use_ssl true); when set, infergate runs as a transformer.
     #[arg(long = "predictor_host", env = "INFERGATE_PREDICTOR_HOST")]
     pub predictor_host: Option<String>,
 
@@ -43,10 +44,26 @@ pub struct UpstreamFlags {
     #[arg(long = "protocol", env = "INFERGATE_PROTOCOL", value_enum)]
     pub protocol: Option<PredictorProtocol>,
 
-    /// Use TLS to the predictor (takes a value: --predictor_use_ssl true).
-    #[arg(long = "predictor_use_ssl", env = "INFERGATE_PREDICTOR_USE_SSL", default_value = "false",
+    /// Use TLS to the predictor (takes a value: --predictor_use_ssl true) [default: false,
+    /// or true for an https:// --predictor_host; a scheme that contradicts it is an error].
+    #[arg(long = "predictor_use_ssl", env = "INFERGATE_PREDICTOR_USE_SSL",
           num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
-    pub predictor_use_ssl: bool,
+    pub predictor_use_ssl: Option<bool>,
+
+    /// Largest predictor answer read, in bytes (REST body, or gRPC message);
+    /// a larger one is cut off and the caller gets 502.
+    #[arg(
+        long = "max_predictor_response_bytes",
+        env = "INFERGATE_MAX_PREDICTOR_RESPONSE_BYTES",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub max_predictor_response_bytes: usize,
+
+    /// Tensor name a v1 predictor's `predictions` get for V2 / gRPC callers and
+    /// postprocess steps [default: from the predictor's V2 metadata if it has
+    /// any, else output-0] (docs/protocol.md).
+    #[arg(long = "predictor_v1_output", env = "INFERGATE_PREDICTOR_V1_OUTPUT")]
+    pub predictor_v1_output: Option<String>,
 
     /// Seconds a predictor call may take before the caller gets 504 / DEADLINE_EXCEEDED.
     #[arg(

@@ -3,11 +3,13 @@
 mod flags;
 #[cfg(not(feature = "predictor"))]
 mod no_predictor;
+mod predictor_host;
 
 use std::ffi::OsString;
 
 pub use flags::{Flags, PredictorProtocol, UpstreamFlags};
 pub use infergate_server::cli::{ConfigError, Loaded};
+pub use predictor_host::{PredictorHost, parse_predictor_host};
 
 /// Parses `argv` (program name first) with the environment and config file.
 pub fn load(argv: impl IntoIterator<Item = OsString>) -> Result<Loaded<Flags>, ConfigError> {

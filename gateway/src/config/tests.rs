@@ -33,7 +33,7 @@ fn defaults_match_kserve() {
     );
     assert!(f.serve.enable_grpc && f.serve.enable_latency_logging && f.serve.configure_logging);
     assert!(
-        !f.upstream.predictor_use_ssl
+        f.upstream.predictor_use_ssl.is_none()
             && !f.upstream.enable_predictor_health_check
             && !f.serve.enable_docs_url
     );
@@ -44,6 +44,7 @@ fn defaults_match_kserve() {
     assert_eq!(f.serve.grpc_max_receive_message_length, 8_388_608);
     assert_eq!(f.serve.timeout_keep_alive, 65);
     assert_eq!(f.serve.model_name, "model");
+    assert_eq!(f.upstream.max_predictor_response_bytes, 64 << 20);
 }
 
 #[test]
@@ -81,12 +82,12 @@ fn boolean_flags_take_strtobool_values_and_bare_switches() {
         let f = parse(&["--predictor_use_ssl", text, "--enable_grpc", text]).flags;
         assert_eq!(
             (f.upstream.predictor_use_ssl, f.serve.enable_grpc),
-            (want, want),
+            (Some(want), want),
             "{text}"
         );
     }
     let f = parse(&["--enable_predictor_health_check", "--predictor_use_ssl"]).flags;
-    assert!(f.upstream.enable_predictor_health_check && f.upstream.predictor_use_ssl);
+    assert!(f.upstream.enable_predictor_health_check && f.upstream.predictor_use_ssl == Some(true));
     let f = parse(&["--enable_grpc=false"]).flags;
     assert!(!f.serve.enable_grpc);
     assert!(load(args(&["--enable_grpc", "maybe"])).is_err());
@@ -209,4 +210,58 @@ fn help_explains_every_flag() {
         }
     }
     assert!(help.contains("[env: INFERGATE_HTTP_PORT="), "{help}");
+}
+
+fn host(text: &str, use_ssl: Option<bool>) -> Result<(String, bool), String> {
+    parse_predictor_host("--predictor_host", text, use_ssl).map(|h| (h.authority, h.use_ssl))
+}
+
+#[test]
+fn predictor_host_takes_a_scheme_and_trailing_slashes() {
+    let ok = |a: &str, ssl: bool| Ok((a.to_string(), ssl));
+    assert_eq!(
+        host("iris-predictor.default", None),
+        ok("iris-predictor.default", false)
+    );
+    assert_eq!(host("10.0.0.1:8080", Some(true)), ok("10.0.0.1:8080", true));
+    assert_eq!(host("http://p:8080", None), ok("p:8080", false));
+    assert_eq!(host("http://p:8080/", None), ok("p:8080", false));
+    assert_eq!(host("p:8080//", None), ok("p:8080", false));
+    assert_eq!(host("HTTPS://p.example", None), ok("p.example", true));
+    assert_eq!(
+        host("https://[::1]:8443/", Some(true)),
+        ok("[::1]:8443", true)
+    );
+    assert_eq!(host("http://p", Some(false)), ok("p", false));
+}
+
+#[test]
+fn predictor_host_refuses_bad_forms_naming_the_flag() {
+    for (text, ssl, why) in [
+        (
+            "https://p:8443",
+            Some(false),
+            "contradicts --predictor_use_ssl false",
+        ),
+        (
+            "http://p:8080",
+            Some(true),
+            "contradicts --predictor_use_ssl true",
+        ),
+        ("ftp://p", None, "scheme 'ftp' is not supported"),
+        ("grpc://p:8081", None, "scheme 'grpc' is not supported"),
+        ("http://p:8080/v1/models/m", None, "a path is not allowed"),
+        ("http://", None, "no host"),
+        ("", None, "no host"),
+        ("p:", None, "the port is missing"),
+        ("p:http", None, "not a valid host[:port]"),
+        ("user:pw@p:80", None, "user information is not allowed"),
+    ] {
+        let err = host(text, ssl).unwrap_err();
+        assert!(
+            err.starts_with(&format!("--predictor_host '{text}'")),
+            "{err}"
+        );
+        assert!(err.contains(why), "{text}: {err}");
+    }
 }

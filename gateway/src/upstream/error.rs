@@ -34,6 +34,16 @@ pub enum UpstreamError {
     #[error("predictor answered something unreadable: {0}")]
     BadAnswer(String),
 
+    /// The answer was cut off at the limit; a bad gateway, not retried.
+    #[error(
+        "predictor answer is larger than the limit of {limit} bytes (--max_predictor_response_bytes)"
+    )]
+    TooLarge { limit: usize },
+
+    /// A status that is neither an answer nor a KServe error class.
+    #[error("predictor answered with unexpected HTTP status {status}: {message}")]
+    UnexpectedStatus { status: u16, message: String },
+
     /// The caller's payload could not be put in the predictor's protocol.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -76,7 +86,9 @@ impl From<UpstreamError> for InferError {
             UpstreamError::Status { status, message } => InferError::Upstream { status, message },
             UpstreamError::Tls { .. }
             | UpstreamError::Transport { .. }
-            | UpstreamError::BadAnswer(_) => InferError::BadGateway(msg),
+            | UpstreamError::BadAnswer(_)
+            | UpstreamError::TooLarge { .. }
+            | UpstreamError::UnexpectedStatus { .. } => InferError::BadGateway(msg),
             UpstreamError::Proto(p) => InferError::Proto(p),
             UpstreamError::Config(_) => InferError::Internal(msg),
         }

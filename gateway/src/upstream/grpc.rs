@@ -5,6 +5,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 use super::UpstreamSettings;
 use super::error::{UpstreamError, tls_cause};
+use super::rest::truncate_message;
 
 pub fn channel(s: &UpstreamSettings) -> Result<GrpcInferenceServiceClient<Channel>, UpstreamError> {
     let scheme = if s.use_ssl { "https" } else { "http" };
@@ -37,16 +38,21 @@ pub fn channel(s: &UpstreamSettings) -> Result<GrpcInferenceServiceClient<Channe
             .tls_config(tls)
             .map_err(|e| UpstreamError::Config(format!("predictor TLS: {e}")))?;
     }
-    let max = s.grpc_max_message;
     Ok(GrpcInferenceServiceClient::new(endpoint.connect_lazy())
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max))
+        .max_decoding_message_size(s.max_response_bytes)
+        .max_encoding_message_size(s.grpc_max_message))
 }
 
 /// Sorts a gRPC status into the upstream errors.
-pub fn classify(host: &str, status: tonic::Status) -> UpstreamError {
-    let text = status.message().to_string();
+pub fn classify(host: &str, status: tonic::Status, max_response: usize) -> UpstreamError {
+    let text = truncate_message(status.message().to_string());
     match status.code() {
+        // tonic's own refusal of an answer over the decoding limit.
+        tonic::Code::OutOfRange if text.contains("decoded message length too large") => {
+            UpstreamError::TooLarge {
+                limit: max_response,
+            }
+        }
         tonic::Code::Unavailable => {
             let reason = if text.is_empty() {
                 format!("{status:?}")

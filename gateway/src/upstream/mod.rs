@@ -8,6 +8,7 @@ mod health;
 mod rest;
 mod retry;
 mod tls;
+mod v1_answer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -28,7 +29,7 @@ use health::Health;
 use rest::RestClient;
 use retry::RetryPolicy;
 
-use crate::config::{PredictorProtocol, UpstreamFlags};
+use crate::config::{PredictorProtocol, UpstreamFlags, parse_predictor_host};
 
 /// Everything the upstream needs to know, from the flags.
 #[derive(Debug, Clone)]
@@ -48,15 +49,32 @@ pub struct UpstreamSettings {
     pub explainer_host: Option<String>,
     pub forward_headers: Vec<String>,
     pub health_interval: Duration,
+    /// Largest message sent to a gRPC predictor.
     pub grpc_max_message: usize,
+    /// Largest answer read from the predictor (REST body or gRPC message).
+    pub max_response_bytes: usize,
+    /// What a v1 predictor's single `predictions` tensor is called.
+    pub v1_output: Option<String>,
 }
 
 impl UpstreamSettings {
-    pub fn from_flags(f: &UpstreamFlags, grpc_max_message: usize) -> Option<Self> {
-        Some(UpstreamSettings {
-            host: f.predictor_host.clone()?,
+    /// The settings, when --predictor_host is given; a malformed host (or
+    /// one whose scheme contradicts --predictor_use_ssl) is an error.
+    pub fn from_flags(f: &UpstreamFlags, grpc_max_message: usize) -> Result<Option<Self>, String> {
+        let Some(host) = &f.predictor_host else {
+            return Ok(None);
+        };
+        let predictor = parse_predictor_host("--predictor_host", host, f.predictor_use_ssl)?;
+        let explainer_host = match &f.explainer_host {
+            Some(h) => Some(
+                parse_predictor_host("--explainer_host", h, Some(predictor.use_ssl))?.authority,
+            ),
+            None => None,
+        };
+        Ok(Some(UpstreamSettings {
+            host: predictor.authority,
             protocol: f.predictor_protocol,
-            use_ssl: f.predictor_use_ssl,
+            use_ssl: predictor.use_ssl,
             timeout: Duration::from_secs(f.predictor_request_timeout_seconds),
             connect_timeout: Duration::from_secs_f64(
                 f.predictor_connect_timeout_seconds.max(0.001),
@@ -68,7 +86,7 @@ impl UpstreamSettings {
             tls_server_name: f.predictor_tls_server_name.clone(),
             http2: f.predictor_http2,
             binary: f.predictor_binary_data,
-            explainer_host: f.explainer_host.clone(),
+            explainer_host,
             forward_headers: f
                 .forward_header
                 .iter()
@@ -78,7 +96,9 @@ impl UpstreamSettings {
                 f.predictor_health_check_interval_seconds.max(0.05),
             ),
             grpc_max_message,
-        })
+            max_response_bytes: f.max_predictor_response_bytes,
+            v1_output: f.predictor_v1_output.clone(),
+        }))
     }
 }
 
@@ -95,6 +115,8 @@ enum Prepared {
         content_type: &'static str,
         extra: Vec<(&'static str, String)>,
         body: Bytes,
+        /// Whether the request holds rows (a V1 answer must then have some).
+        rows: bool,
     },
     Grpc(Box<ModelInferRequest>),
 }
@@ -202,14 +224,29 @@ impl Upstream {
             return Ok(m);
         }
         let meta = match &self.transport {
-            Transport::Rest(_) if self.settings.protocol == PredictorProtocol::V1 => {
-                ModelMetadata {
-                    name: model.to_string(),
-                    versions: vec![],
-                    platform: String::new(),
-                    inputs: vec![],
-                    outputs: vec![],
-                }
+            // V1 has no metadata; many V1 predictors (KServe's, infergate's)
+            // also answer V2 metadata on the same port, which names outputs.
+            Transport::Rest(c) if self.settings.protocol == PredictorProtocol::V1 => {
+                let a = c
+                    .send(
+                        Method::GET,
+                        &format!("/v2/models/{model}"),
+                        std::iter::empty(),
+                        None,
+                        &[],
+                        Bytes::new(),
+                    )
+                    .await?;
+                (a.status == 200)
+                    .then(|| serde_json::from_slice::<ModelMetadata>(&a.body).ok())
+                    .flatten()
+                    .unwrap_or_else(|| ModelMetadata {
+                        name: model.to_string(),
+                        versions: vec![],
+                        platform: String::new(),
+                        inputs: vec![],
+                        outputs: vec![],
+                    })
             }
             Transport::Rest(c) => {
                 let a = c
@@ -231,11 +268,9 @@ impl Upstream {
                     name: model.to_string(),
                     version: String::new(),
                 };
-                let resp = c
-                    .clone()
-                    .model_metadata(req)
-                    .await
-                    .map_err(|s| grpc::classify(&self.settings.host, s))?;
+                let resp = c.clone().model_metadata(req).await.map_err(|s| {
+                    grpc::classify(&self.settings.host, s, self.settings.max_response_bytes)
+                })?;
                 pgrpc::metadata_from_grpc(resp.into_inner())?
             }
         };
@@ -273,6 +308,7 @@ impl Upstream {
                     content_type: "application/json",
                     extra: vec![],
                     body: body.into(),
+                    rows: v1_answer::has_rows(payload),
                 }
             }
             (Transport::Rest(_), _) => {
@@ -290,6 +326,7 @@ impl Upstream {
                     content_type,
                     extra,
                     body: enc.body.into(),
+                    rows: v1_answer::has_rows(payload),
                 }
             }
             (Transport::Grpc(_), _) => {
@@ -319,6 +356,7 @@ impl Upstream {
                     content_type,
                     extra,
                     body,
+                    rows,
                 },
             ) => {
                 let a = c
@@ -333,7 +371,11 @@ impl Upstream {
                     .await?
                     .ok()?;
                 if self.settings.protocol == PredictorProtocol::V1 {
-                    return v1_reply(&a.body);
+                    let reply = v1_reply(&a.body)?;
+                    if let Reply::V1(body) = &reply {
+                        v1_answer::check(body, *rows)?;
+                    }
+                    return Ok(reply);
                 }
                 let json_len = a
                     .headers
@@ -353,11 +395,9 @@ impl Upstream {
                         req.metadata_mut().insert(k, v);
                     }
                 }
-                let resp = c
-                    .clone()
-                    .model_infer(req)
-                    .await
-                    .map_err(|s| grpc::classify(&self.settings.host, s))?;
+                let resp = c.clone().model_infer(req).await.map_err(|s| {
+                    grpc::classify(&self.settings.host, s, self.settings.max_response_bytes)
+                })?;
                 pgrpc::response_from_grpc(resp.into_inner())
                     .map(Reply::V2)
                     .map_err(|e| UpstreamError::BadAnswer(e.to_string()))
@@ -389,6 +429,22 @@ impl Upstream {
             _ => self.health.observed(true),
         }
         result
+    }
+
+    /// A v1 predictor's answer as V2 tensors, its single `predictions`
+    /// tensor named by --predictor_v1_output or the predictor's metadata
+    /// (docs/protocol.md); a malformed answer is a bad answer (502).
+    pub async fn v1_answer_to_v2(
+        &self,
+        model: &str,
+        body: &serde_json::Value,
+    ) -> Result<infergate_proto::InferResponse, UpstreamError> {
+        let meta = match self.settings.v1_output {
+            Some(_) => None,
+            None => self.fetch_metadata(model).await.ok(),
+        };
+        let name = v1_answer::output_name(self.settings.v1_output.as_deref(), meta.as_ref());
+        v1_answer::to_v2(body, model, name.as_deref())
     }
 
     /// Sends an explain request (V1, as KServe does) to the explainer host,
@@ -432,7 +488,8 @@ impl Upstream {
     }
 }
 
-/// A V1 answer body (any JSON; V1 has no schema to check against).
+/// A V1 answer body (any JSON; checked by the caller where it must be a
+/// predict answer).
 fn v1_reply(body: &[u8]) -> Result<Reply, UpstreamError> {
     serde_json::from_slice(body)
         .map(Reply::V1)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Request};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -21,7 +21,12 @@ pub struct RestClient {
     base: String,
     host: String,
     authority: Option<HeaderValue>,
+    /// Largest answer body read (--max_predictor_response_bytes).
+    max_body: usize,
 }
+
+/// Most of a predictor's error text relayed to the caller, in bytes.
+pub const MAX_ERROR_TEXT: usize = 4096;
 
 /// A predictor's answer.
 pub struct RestAnswer {
@@ -31,16 +36,21 @@ pub struct RestAnswer {
 }
 
 impl RestAnswer {
-    /// The answer if it is a 200; any other status becomes the predictor's
-    /// error, with the message of its body, to be passed on with that status.
+    /// The answer if it is a 200. A KServe error status (4xx, 500-504)
+    /// becomes the predictor's error, with the message of its body, passed on
+    /// with that status; any other status (1xx, 3xx, 2xx other than 200,
+    /// 505-599, ...) is no answer a caller could act on: a bad gateway.
     pub fn ok(self) -> Result<Self, UpstreamError> {
-        if self.status == 200 {
-            Ok(self)
-        } else {
-            Err(UpstreamError::Status {
+        match self.status {
+            200 => Ok(self),
+            400..=504 => Err(UpstreamError::Status {
                 status: self.status,
                 message: error_message(&self.body),
-            })
+            }),
+            status => Err(UpstreamError::UnexpectedStatus {
+                status,
+                message: error_message(&self.body),
+            }),
         }
     }
 }
@@ -83,10 +93,11 @@ impl RestClient {
                 .tls_server_name
                 .as_ref()
                 .and_then(|n| HeaderValue::from_str(n).ok()),
+            max_body: s.max_response_bytes,
         })
     }
 
-    /// Sends one request and reads the whole answer.
+    /// Sends one request and reads the whole answer, up to the size limit.
     pub async fn send<'h>(
         &self,
         method: Method,
@@ -125,12 +136,31 @@ impl RestClient {
             .await
             .map_err(|e| self.classify(&e))?;
         let (parts, body) = resp.into_parts();
-        let body = body
+        let too_large = UpstreamError::TooLarge {
+            limit: self.max_body,
+        };
+        // A declared length over the limit is refused before reading; an
+        // undeclared one is read frame by frame and cut off at the limit.
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body as u64) {
+            return Err(too_large);
+        }
+        let body = Limited::new(body, self.max_body)
             .collect()
             .await
-            .map_err(|e| UpstreamError::Transport {
-                host: self.host.clone(),
-                reason: format!("reading the answer: {e}"),
+            .map_err(|e| {
+                if e.downcast_ref::<LengthLimitError>().is_some() {
+                    too_large.clone()
+                } else {
+                    UpstreamError::Transport {
+                        host: self.host.clone(),
+                        reason: format!("reading the answer: {e}"),
+                    }
+                }
             })?
             .to_bytes();
         Ok(RestAnswer {
@@ -168,13 +198,46 @@ impl RestClient {
     }
 }
 
-/// The message of a KServe error body (`{"error": "..."}`), else the text.
+/// The message of a KServe error body (`{"error": "..."}`), else the text,
+/// cut to [`MAX_ERROR_TEXT`] bytes.
 pub fn error_message(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
+    let head = &body[..body.len().min(MAX_ERROR_TEXT * 4)];
+    let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            text.chars().take(500).collect()
-        })
+        .unwrap_or_else(|| String::from_utf8_lossy(head).into_owned());
+    truncate_message(message)
+}
+
+/// `message` cut to at most [`MAX_ERROR_TEXT`] bytes (on a character
+/// boundary), marked as cut, so a predictor cannot fill the caller's answer
+/// or the logs with its error text.
+pub fn truncate_message(mut message: String) -> String {
+    if message.len() <= MAX_ERROR_TEXT {
+        return message;
+    }
+    let mut end = MAX_ERROR_TEXT;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let total = message.len();
+    message.truncate(end);
+    message.push_str(&format!("... (truncated, {total} bytes)"));
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_is_cut_on_a_character_boundary_and_marked() {
+        let long = "é".repeat(3000);
+        let cut = error_message(format!("{{\"error\": \"{long}\"}}").as_bytes());
+        assert!(cut.ends_with("... (truncated, 6000 bytes)"), "{cut}");
+        assert!(cut.len() <= MAX_ERROR_TEXT + 40);
+        let plain = error_message("x".repeat(100_000).as_bytes());
+        assert!(plain.starts_with("xxx") && plain.ends_with("(truncated, 16384 bytes)"));
+        assert_eq!(error_message(br#"{"error": "short"}"#), "short");
+    }
 }
