@@ -41,8 +41,9 @@ pub async fn registry(
             .map_err(invalid)?
     {
         let upstream = Upstream::new(settings).map_err(|e| invalid(e.to_string()))?;
-        // Declarative postprocess steps work on tensors; a custom
-        // transformer gets a v1 predictor's answer as it came.
+        // Declarative postprocess steps work on tensors, so they get a v1
+        // predictor's answer as named tensors for V1 callers too; a custom
+        // transformer gets it as it came when the caller speaks V1.
         let declarative = custom.is_none() && flags.upstream.transformer_config.is_some();
         let transformer = transformer(flags, custom)?;
         let tensor_postprocess = declarative && transformer.has_postprocess();
