@@ -1,7 +1,7 @@
 """A real OTLP/gRPC trace receiver (the collector's TraceService, from the
 opentelemetry-proto package over grpcio) that appends every span it receives
 to a file as one JSON line: service, trace and span ids, parent, name, kind,
-attributes and links.
+attributes, links and event names.
 
 Usage: otlp_receiver.py SPANS.jsonl   (prints "endpoint http://127.0.0.1:PORT",
 runs until stdin closes)
@@ -40,6 +40,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
                         "kind": s.kind,
                         "attributes": {a.key: value(a.value) for a in s.attributes},
                         "links": [{"trace_id": l.trace_id.hex(), "span_id": l.span_id.hex()} for l in s.links],
+                        "events": [e.name for e in s.events],
                     }))
         with lock, open(out_path, "a") as f:
             for line in lines:

@@ -249,3 +249,66 @@ async fn a_batch_span_links_to_each_request_it_served() {
     drop(predictor);
     drop(receiver);
 }
+
+#[tokio::test]
+async fn retries_of_the_upstream_call_are_events_on_its_span() {
+    let dir = scratch_dir("tracing_otlp_retry");
+    let file = dir.join("spans.jsonl");
+    let file_arg = file.to_string_lossy().to_string();
+    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+        return;
+    };
+    // Nothing listens on the predictor's port: each attempt is refused, and
+    // refused connections are retried.
+    let dead = infergate_tests::free_port().to_string();
+    let host = format!("127.0.0.1:{dead}");
+    let transformer = Server::start(
+        &bin("infergate"),
+        &[
+            "--model_name",
+            "m",
+            "--predictor_host",
+            &host,
+            "--predictor_request_retries",
+            "2",
+        ],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
+            ("OTEL_SERVICE_NAME", "transformer"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let r = Http::default()
+        .post_json(
+            &transformer.url("/v1/models/m:predict"),
+            &json!({"instances": [[1]]}),
+        )
+        .await;
+    assert!(r.status.is_server_error(), "{}", r.text());
+    let got = wait_for(&file, "the failed request's predict span", |s| {
+        find(s, "transformer", "predict")
+            .iter()
+            .any(|p| p["events"].as_array().is_some_and(|e| !e.is_empty()))
+    });
+    let predict = find(&got, "transformer", "predict")[0];
+    let events: Vec<&str> = predict["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "retry").count(),
+        2,
+        "{predict}"
+    );
+    let request = find(&got, "transformer", "request")[0];
+    assert!(
+        request["attributes"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with('5')
+    );
+    drop(transformer);
+    drop(receiver);
+}

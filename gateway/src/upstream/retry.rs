@@ -56,6 +56,13 @@ impl RetryPolicy {
                     retries += 1;
                     let pause = Self::backoff(retries);
                     tracing::debug!(error = %e, retries, ?pause, "retrying predictor call");
+                    // An event on the request's trace (exported spans only).
+                    tracing::info!(
+                        target: infergate_server::otel::TARGET,
+                        error = %e,
+                        retry = retries,
+                        "retry"
+                    );
                     metrics::counter!("infergate_upstream_retries_total").increment(1);
                     tokio::time::sleep(pause).await;
                 }
