@@ -5,12 +5,14 @@
 # Instruction counts do not move with the load on this shared machine the way
 # times do. Two runs of different lengths; the slope between them is the cost
 # of one request, without start-up and model loading. Prints one number.
+# LATENCY_LOGGING=true measures with KServe's latency log on (bench/logging).
 set -euo pipefail
 BIN_UNDER_TEST=$1
 MODE=${2:-batched}
 PORT=${PORT:-18950}
 LT_BIN=${LT_BIN:-target/release/infergate-loadtest}
 LOAD_CPU=${LOAD_CPU:-1}
+LATENCY_LOGGING=${LATENCY_LOGGING:-false}
 
 one_run() {  # DURATION -> "requests instructions"
   local dir out pid n
@@ -21,7 +23,7 @@ one_run() {  # DURATION -> "requests instructions"
   fi
   TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN_UNDER_TEST" \
     --bind_address 127.0.0.1 --http_port "$PORT" --grpc_port $((PORT + 1)) \
-    --enable_latency_logging false --intra_op_threads 1 --model_dir "$dir" >/dev/null 2>&1 &
+    --enable_latency_logging "$LATENCY_LOGGING" --intra_op_threads 1 --model_dir "$dir" >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 240); do
     curl -sf -o /dev/null "http://127.0.0.1:$PORT/v2/health/ready" && break

@@ -1,44 +1,40 @@
 //! Logs to stderr, filtered by RUST_LOG (default `info`), as text or JSON.
 //!
-//! Lines go through a bounded non-blocking writer: a request's worker thread
-//! only queues its line, and a logging thread writes out what has queued up,
-//! many lines to a system call under load. KServe's latency
-//! log (one line per request, on by default) written synchronously cost 17%
-//! of the throughput (docs/benchmarks.md, "Latency logging"). When the queue
-//! is full, new lines are dropped and counted (`infergate_log_lines_dropped_total`)
-//! rather than slowing requests down.
+//! Lines go through a bounded non-blocking writer ([`log_writer`]): a
+//! request's thread only copies its line into a buffer that a logging thread
+//! writes out. KServe's latency log (one line per request, on by default)
+//! written synchronously cost 17% of the throughput (docs/benchmarks.md,
+//! "Latency logging"). When the buffer is full, new lines are dropped and
+//! counted (`infergate_log_lines_dropped_total`) rather than slowing
+//! requests down.
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use super::log_writer::{FlushGuard, LogWriter, log_writer};
 use super::{LogFormat, ServeFlags};
 use crate::access_log;
 
-/// Lines the queue holds before it drops new ones: about two seconds of a
-/// saturated server's latency log, and at most a few tens of MB.
-const BUFFERED_LINES: usize = 100_000;
+/// Bytes of unwritten lines held before new ones are dropped: about a
+/// second of a saturated server's latency log (40k lines of 200 bytes).
+const BUFFER_BYTES: usize = 8 << 20;
 
-/// The logging thread writes what queued up in one go (flushed whenever the
-/// queue is empty): a write call per line cost a system call per request.
-const WRITE_BUFFER: usize = 64 * 1024;
-
-static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+static WRITER: OnceLock<LogWriter> = OnceLock::new();
 
 /// Log lines dropped so far because the writer fell behind (0 when
 /// [`init_logging`] did not set the writer up).
 pub fn dropped_lines() -> u64 {
-    DROPPED.get().map_or(0, |c| c.dropped_lines() as u64)
+    WRITER.get().map_or(0, LogWriter::dropped)
 }
 
-/// Keeps the logging thread alive; dropping it writes out the queued lines
-/// (for up to a second). Hold it until the program exits.
+/// Keeps the logging thread alive; dropping it writes out the buffered
+/// lines. Hold it until the program exits.
 #[must_use = "dropping the guard stops logging; keep it until exit"]
-pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
+pub struct LogGuard(#[allow(dead_code)] Option<FlushGuard>);
 
 /// Colour codes only for a person watching a terminal: a file, a pipe or a
 /// container log gets plain text. `NO_COLOR` (no-color.org) turns it off too.
@@ -67,15 +63,14 @@ pub fn init_logging(flags: &ServeFlags) -> LogGuard {
         filter = filter.add_directive(d);
     }
     let ansi = colour(&std::io::stderr());
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(BUFFERED_LINES)
-        .thread_name("infergate-log")
-        .finish(std::io::BufWriter::with_capacity(
-            WRITE_BUFFER,
-            std::io::stderr(),
-        ));
-    let _ = DROPPED.set(writer.error_counter());
+    let (writer, guard) = match log_writer(std::io::stderr(), BUFFER_BYTES) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("infergate: cannot start the logging thread: {e}");
+            return LogGuard(None);
+        }
+    };
+    let _ = WRITER.set(writer.clone());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

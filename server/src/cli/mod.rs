@@ -5,6 +5,7 @@
 //! reported and ignored (KServe parses with `parse_known_args`).
 mod limit_flags;
 mod loader;
+mod log_writer;
 mod logging;
 mod serve_flags;
 mod unknown;
