@@ -5,6 +5,7 @@
 //! crates.
 pub mod batching;
 pub mod convert;
+mod empty_repo;
 pub mod error;
 pub mod flags;
 pub mod model;
@@ -13,6 +14,7 @@ pub mod repository;
 pub mod runtime;
 pub mod session;
 pub mod storage;
+pub mod versioned;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,7 +40,7 @@ pub async fn registry_from_flags(
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL_DIR));
             tracing::info!(uri, dest = %dest.display(), "fetching models");
-            storage::fetch(uri, &dest).await?
+            storage::fetch(uri, &dest, flags.fetch_limits()).await?
         }
         (None, Some(dir)) => dir.clone(),
         (None, None) => {

@@ -6,6 +6,7 @@
 //! instance_count = 1            # sessions serving the model in parallel
 //! intra_op_threads = 2          # default: --intra_op_threads, else the CPU quota
 //! v1_output = "label"           # the output V1 `predictions` come from
+//! version_policy = "all"        # or { latest = 2 } or { specific = [1, 3] }
 //!
 //! [dynamic_batching]            # present = batching on (it is off otherwise)
 //! max_queue_delay_microseconds = 500
@@ -35,11 +36,48 @@ pub struct ModelConfig {
     pub instance_count: Option<usize>,
     pub intra_op_threads: Option<usize>,
     pub v1_output: Option<String>,
+    /// Which numbered version folders are served (default: all of them).
+    #[serde(default)]
+    pub version_policy: VersionPolicy,
     pub dynamic_batching: Option<DynamicBatching>,
     #[serde(default)]
     pub inputs: BTreeMap<String, TensorOverride>,
     #[serde(default)]
     pub outputs: BTreeMap<String, TensorOverride>,
+}
+
+/// Which of a model's numbered version folders are served, as Triton's
+/// `version_policy`: every one (the default), the newest N, or the listed ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum VersionPolicy {
+    #[default]
+    All,
+    Latest(usize),
+    Specific(Vec<u64>),
+}
+
+impl VersionPolicy {
+    /// The versions to serve out of `present` (ascending), or why none.
+    pub fn select(&self, present: &[u64]) -> std::result::Result<Vec<u64>, String> {
+        let chosen: Vec<u64> = match self {
+            VersionPolicy::All => present.to_vec(),
+            VersionPolicy::Latest(n) => present[present.len().saturating_sub(*n)..].to_vec(),
+            VersionPolicy::Specific(wanted) => {
+                if let Some(missing) = wanted.iter().find(|v| !present.contains(v)) {
+                    return Err(format!(
+                        "version_policy names version {missing}, which has no folder (present: {present:?})"
+                    ));
+                }
+                present
+                    .iter()
+                    .copied()
+                    .filter(|v| wanted.contains(v))
+                    .collect()
+            }
+        };
+        Ok(chosen)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +151,15 @@ impl ModelConfig {
             if b.max_queue_size == 0 {
                 return Err(invalid(model, "max_queue_size must be at least 1"));
             }
+        }
+        match &self.version_policy {
+            VersionPolicy::Latest(0) => {
+                return Err(invalid(model, "version_policy latest must be at least 1"));
+            }
+            VersionPolicy::Specific(v) if v.is_empty() => {
+                return Err(invalid(model, "version_policy specific lists no version"));
+            }
+            _ => {}
         }
         if self.instance_count == Some(0) {
             return Err(invalid(model, "instance_count must be at least 1"));
@@ -225,10 +272,43 @@ mod tests {
             ("[dynamic_batching]\nmax_queue_size = 0", "max_queue_size"),
             ("instance_count = 0", "instance_count"),
             ("batch = 3", "unknown field"),
+            (
+                "version_policy = { latest = 0 }",
+                "latest must be at least 1",
+            ),
+            ("version_policy = { specific = [] }", "lists no version"),
+            ("version_policy = \"newest\"", "unknown variant"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn version_policies_pick_their_versions() {
+        let present = [1, 3, 7];
+        let policy = |text: &str| parse(text).unwrap().version_policy;
+        assert_eq!(policy("").select(&present), Ok(vec![1, 3, 7]));
+        assert_eq!(
+            policy("version_policy = \"all\"").select(&present),
+            Ok(vec![1, 3, 7])
+        );
+        assert_eq!(
+            policy("version_policy = { latest = 2 }").select(&present),
+            Ok(vec![3, 7])
+        );
+        assert_eq!(
+            policy("[version_policy]\nlatest = 9").select(&present),
+            Ok(vec![1, 3, 7])
+        );
+        assert_eq!(
+            policy("version_policy = { specific = [7, 1] }").select(&present),
+            Ok(vec![1, 7])
+        );
+        let err = policy("version_policy = { specific = [2] }")
+            .select(&present)
+            .unwrap_err();
+        assert!(err.contains("version 2"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The model repository: `--model_dir` holds one folder per model, each with
 //! a `model.onnx` (or numbered version folders `1/`, `2/`, ... each with one;
-//! the highest number is served) and an optional `config.toml`. A
-//! `--model_dir` that holds an `.onnx` file itself is one model, named by
-//! `--model_name` (KServe's single-model layout under /mnt/models).
+//! every version is served unless the `version_policy` of its optional
+//! `config.toml` picks some) and an optional `config.toml`. A `--model_dir`
+//! that holds an `.onnx` file itself is one model, named by `--model_name`
+//! (KServe's single-model layout under /mnt/models). A repository with no
+//! model in it is an error that says what it holds instead.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use crate::model::OnnxModel;
 use crate::model_config::ModelConfig;
 use crate::runtime::{self, Device};
 use crate::session::{SessionOptions, SessionPool};
+use crate::versioned::VersionedModel;
 
 /// How models are loaded.
 #[derive(Debug, Clone)]
@@ -29,8 +32,14 @@ pub struct LoadOptions {
 pub struct ModelSource {
     pub name: String,
     pub dir: PathBuf,
+    /// The files to serve: one per version, ascending, or one with no version.
+    pub versions: Vec<VersionFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionFile {
+    pub version: Option<u64>,
     pub file: PathBuf,
-    pub version: Option<String>,
 }
 
 pub struct ModelDir {
@@ -90,7 +99,7 @@ impl ModelDir {
             .name
             .clone()
             .unwrap_or_else(|| default_name.to_string());
-        let mut versions: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        let mut folders: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
             .map(|it| {
                 it.filter_map(|e| e.ok())
                     .filter_map(|e| Some((e.file_name().to_str()?.parse::<u64>().ok()?, e.path())))
@@ -98,22 +107,40 @@ impl ModelDir {
                     .collect()
             })
             .unwrap_or_default();
-        versions.sort();
-        if let Some((v, vdir)) = versions.pop()
-            && let Some(file) = model_file(&name, &vdir)?
-        {
+        folders.sort();
+        let mut present = Vec::new();
+        for (v, vdir) in folders {
+            if let Some(file) = model_file(&name, &vdir)? {
+                present.push(VersionFile {
+                    version: Some(v),
+                    file,
+                });
+            }
+        }
+        if !present.is_empty() {
+            let numbers: Vec<u64> = present.iter().filter_map(|f| f.version).collect();
+            let chosen =
+                config
+                    .version_policy
+                    .select(&numbers)
+                    .map_err(|reason| PredictorError::Load {
+                        model: name.clone(),
+                        reason,
+                    })?;
+            present.retain(|f| f.version.is_some_and(|v| chosen.contains(&v)));
             return Ok(Some(ModelSource {
                 name,
                 dir: dir.to_path_buf(),
-                file,
-                version: Some(v.to_string()),
+                versions: present,
             }));
         }
         Ok(model_file(&name, dir)?.map(|file| ModelSource {
             name,
             dir: dir.to_path_buf(),
-            file,
-            version: None,
+            versions: vec![VersionFile {
+                version: None,
+                file,
+            }],
         }))
     }
 
@@ -139,11 +166,18 @@ impl ModelDir {
         Ok(dirs)
     }
 
-    /// Every model the directory holds; any problem is an error.
+    /// Every model the directory holds; any problem, or no model at all, is
+    /// an error.
     pub fn discover(&self) -> Result<Vec<ModelSource>> {
         let mut sources = Vec::new();
         for (folder, dir) in self.model_dirs()? {
             sources.extend(Self::source_in(&dir, &folder)?);
+        }
+        if sources.is_empty() {
+            return Err(PredictorError::Load {
+                model: self.single_model_name.clone(),
+                reason: crate::empty_repo::describe(&self.root),
+            });
         }
         Ok(sources)
     }
@@ -161,9 +195,33 @@ impl ModelDir {
         Ok(None)
     }
 
-    /// Loads one model: sessions on their threads, metadata, batcher.
+    /// Loads one model, every version of it the source lists.
     pub async fn load_source(&self, src: ModelSource) -> Result<Arc<dyn Model>> {
         let config = ModelConfig::read(&src.dir, &src.name)?;
+        let mut loaded = Vec::with_capacity(src.versions.len());
+        for v in &src.versions {
+            let model = self.load_version(&src.name, v, &config).await?;
+            loaded.push((v.version, model));
+        }
+        match loaded.as_slice() {
+            [(_, one)] => Ok(one.clone()),
+            _ => Ok(Arc::new(VersionedModel::new(
+                src.name,
+                loaded
+                    .into_iter()
+                    .map(|(v, m)| (v.unwrap_or_default().to_string(), m))
+                    .collect(),
+            ))),
+        }
+    }
+
+    /// Loads one version: sessions on their threads, metadata, batcher.
+    async fn load_version(
+        &self,
+        name: &str,
+        src: &VersionFile,
+        config: &ModelConfig,
+    ) -> Result<Arc<dyn Model>> {
         let instances = config.instance_count.unwrap_or(1);
         let threads = config
             .intra_op_threads
@@ -176,17 +234,17 @@ impl ModelDir {
             instances,
             queue_capacity: batching.as_ref().map_or(1024, |_| instances),
         };
-        let (name, file) = (src.name.clone(), src.file.clone());
-        let pool = tokio::task::spawn_blocking(move || SessionPool::load(&name, &file, &opts))
+        let (owned, file) = (name.to_string(), src.file.clone());
+        let pool = tokio::task::spawn_blocking(move || SessionPool::load(&owned, &file, &opts))
             .await
             .map_err(|e| PredictorError::Load {
-                model: src.name.clone(),
+                model: name.to_string(),
                 reason: format!("loader thread failed: {e}"),
             })??;
         let (mut inputs, mut outputs) = (pool.inputs.clone(), pool.outputs.clone());
-        config.apply_overrides(&src.name, &mut inputs, &mut outputs)?;
+        config.apply_overrides(name, &mut inputs, &mut outputs)?;
         tracing::info!(
-            model = %src.name,
+            model = %name,
             version = ?src.version,
             file = %src.file.display(),
             device = ?pool.device,
@@ -196,14 +254,14 @@ impl ModelDir {
             "model loaded"
         );
         let pool = Arc::new(pool);
-        let batcher = batching.map(|b| Batcher::start(&src.name, b, instances, pool.clone()));
+        let batcher = batching.map(|b| Batcher::start(name, b, instances, pool.clone()));
         let model = OnnxModel::new(
-            &src.name,
-            src.version,
+            name,
+            src.version.map(|v| v.to_string()),
             pool,
             inputs,
             outputs,
-            config.v1_output,
+            config.v1_output.clone(),
             batcher,
         )?;
         Ok(Arc::new(model))

@@ -96,7 +96,9 @@ fn build_session(model: &str, file: &Path, opts: &SessionOptions) -> Result<(Ses
         Device::Auto => match cuda(0) {
             Ok(s) => Ok((s, Device::Cuda(0))),
             Err(e) => {
-                tracing::warn!(model, "--device auto: {e}; running on CPU");
+                // Expected wherever there is no GPU: auto means "CPU then".
+                tracing::info!(model, "--device auto: CUDA is not available, using the CPU");
+                tracing::debug!(model, "--device auto: {e}");
                 Ok((
                     builder()?
                         .commit_from_file(file)

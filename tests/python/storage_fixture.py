@@ -5,7 +5,9 @@
         file under SRC_DIR to PREFIX/<relative path> (plus an object named
         EXTRA_KEY, verbatim, when given); prints "endpoint http://HOST:PORT".
     storage_fixture.py http DIR
-        serves DIR over HTTP; prints "url http://HOST:PORT".
+        serves DIR over HTTP; prints "url http://HOST:PORT". One more path,
+        /huge.onnx, declares a Content-Length of 40 GiB and sends zeros
+        until the client leaves (a download that must be refused).
 
 Either runs until its standard input closes.
 """
@@ -46,8 +48,29 @@ def s3(src, bucket, prefix, extra=None):
     server.stop()
 
 
+HUGE = 40 << 30
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/huge.onnx":
+            return super().do_GET()
+        self.send_response(200)
+        self.send_header("Content-Length", str(HUGE))
+        self.end_headers()
+        zeros = bytes(1 << 16)
+        try:
+            for _ in range(HUGE // len(zeros)):
+                self.wfile.write(zeros)
+        except OSError:
+            pass  # the client left, as it should
+
+    def log_message(self, *args):
+        pass
+
+
 def serve_http(directory):
-    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=directory, **kw)  # noqa: E731
+    handler = lambda *a, **kw: Handler(*a, directory=directory, **kw)  # noqa: E731
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     print(f"url http://127.0.0.1:{httpd.server_address[1]}", flush=True)

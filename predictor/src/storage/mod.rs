@@ -1,17 +1,24 @@
 //! Fetching models the way KServe's storage initializer does, before they
-//! are served: a local path or `file://` is used in place; `http(s)://` and
-//! `s3://` are downloaded into the model directory (each file written to a
-//! temporary name and renamed, so a half-written file is never served);
-//! `.tar.gz` / `.tgz` / `.zip` archives are unpacked. Names that could escape
-//! the model directory, in object keys or archive entries, are refused.
+//! are served: a local path or `file://` directory is served in place (a
+//! local file is copied, or unpacked, into the model directory);
+//! `http(s)://` and `s3://` are downloaded into the model directory, streamed
+//! to disk (each file written to a temporary name and renamed, so a
+//! half-written file is never served); `.tar`, `.tar.gz` / `.tgz` and `.zip`
+//! archives are unpacked. Every fetch is bounded by [`FetchLimits`]. Names
+//! that could escape the model directory, in object keys or archive
+//! entries, are refused.
 mod archive;
+mod limits;
 mod remote;
 
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{PredictorError, Result};
 
-pub use archive::is_archive;
+pub use archive::{ArchiveKind, is_archive, kind_of};
+pub use limits::{
+    Budget, DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANSION_RATIO, FetchLimits, parse_byte_size,
+};
 
 /// Where models come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,40 +71,72 @@ pub fn safe_relative(rel: &str) -> Result<PathBuf> {
     }
 }
 
-/// Writes `bytes` to `dest/rel` through a temporary file and a rename,
-/// unpacking it there instead when it is an archive.
-pub fn place(dest: &Path, rel: &Path, bytes: &[u8]) -> Result<()> {
-    let target = dest.join(rel);
-    let parent = target.parent().unwrap_or(dest);
-    std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-    if is_archive(rel) {
-        return archive::unpack(rel, bytes, parent);
-    }
+/// The temporary name a file bound for `target` is written under.
+pub fn partial_path(target: &Path) -> PathBuf {
     let file_name = target
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("download");
-    let tmp = parent.join(format!(".{file_name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &target).map_err(|e| io_err(&target, e))
+    target.with_file_name(format!(".{file_name}.partial"))
+}
+
+/// Moves `written` (a complete download bound for `dest/rel`) into place:
+/// unpacked there and removed when it is an archive, renamed otherwise.
+pub fn place(dest: &Path, rel: &Path, written: &Path, budget: &mut Budget) -> Result<()> {
+    let target = dest.join(rel);
+    let parent = target.parent().unwrap_or(dest);
+    match kind_of(rel) {
+        Ok(Some(kind)) => {
+            let unpacked = archive::unpack(rel, kind, written, parent, budget);
+            let _ = std::fs::remove_file(written);
+            unpacked
+        }
+        Ok(None) => std::fs::rename(written, &target).map_err(|e| io_err(&target, e)),
+        Err(e) => {
+            let _ = std::fs::remove_file(written);
+            Err(e)
+        }
+    }
+}
+
+/// Creates the folders a file bound for `dest/rel` goes in.
+pub fn make_parent(dest: &Path, rel: &Path) -> Result<()> {
+    let target = dest.join(rel);
+    let parent = target.parent().unwrap_or(dest);
+    std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> PredictorError {
     PredictorError::Storage(format!("{}: {e}", path.display()))
 }
 
+/// A local file: unpacked from where it is when it is an archive, else
+/// copied into `dest` under its own name.
+fn fetch_local_file(path: &Path, dest: &Path, budget: &mut Budget) -> Result<()> {
+    let name = PathBuf::from(path.file_name().unwrap_or(path.as_os_str()));
+    make_parent(dest, &name)?;
+    if let Some(kind) = kind_of(&name)? {
+        return archive::unpack(&name, kind, path, dest, budget);
+    }
+    let size = std::fs::metadata(path).map_err(|e| io_err(path, e))?.len();
+    let what = path.display().to_string();
+    budget.check_declared(&what, size)?;
+    let target = dest.join(&name);
+    let tmp = partial_path(&target);
+    let copied = std::fs::copy(path, &tmp).map_err(|e| io_err(&tmp, e))?;
+    budget.take(&what, copied)?;
+    std::fs::rename(&tmp, &target).map_err(|e| io_err(&target, e))
+}
+
 /// Makes the models of `uri` available and returns the directory to serve:
-/// the path itself for a local directory, else `dest` after downloading.
-pub async fn fetch(uri: &str, dest: &Path) -> Result<PathBuf> {
+/// the path itself for a local directory (served in place, nothing is
+/// copied), else `dest` after downloading, copying or unpacking into it.
+pub async fn fetch(uri: &str, dest: &Path, limits: FetchLimits) -> Result<PathBuf> {
+    let mut budget = Budget::new(limits);
     match StorageUri::parse(uri)? {
         StorageUri::Local(path) if path.is_dir() => Ok(path),
         StorageUri::Local(path) if path.is_file() => {
-            let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-            let name = path
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| "model.onnx".into());
-            place(dest, &name, &bytes)?;
+            fetch_local_file(&path, dest, &mut budget)?;
             Ok(dest.to_path_buf())
         }
         StorageUri::Local(path) => Err(PredictorError::Storage(format!(
@@ -105,11 +144,11 @@ pub async fn fetch(uri: &str, dest: &Path) -> Result<PathBuf> {
             path.display()
         ))),
         StorageUri::Http(url) => {
-            remote::fetch_http(&url, dest).await?;
+            remote::fetch_http(&url, dest, &mut budget).await?;
             Ok(dest.to_path_buf())
         }
         StorageUri::S3 { bucket, prefix } => {
-            remote::fetch_s3(&bucket, &prefix, dest).await?;
+            remote::fetch_s3(&bucket, &prefix, dest, &mut budget).await?;
             Ok(dest.to_path_buf())
         }
     }
