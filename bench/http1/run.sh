@@ -25,6 +25,7 @@ IR_TABLE=$(bench_instruction_table "fast path" "$P" hyper "$P" \
 
 plain=$(mktemp -d); batched=$(mktemp -d)
 cp -r models/mlp "$plain/"; cp -r models/mlp "$batched/"
+rm -f "$plain/mlp/config.toml" # models/mlp ships batched; this one must not be
 printf 'max_batch_size = 64\n[dynamic_batching]\nmax_queue_delay_microseconds = 2000\n' >"$batched/mlp/config.toml"
 bench_serve 18800 "$P" --model_dir "$batched" --http1_fast_path true
 bench_serve 18810 "$P" --model_dir "$batched" --http1_fast_path false

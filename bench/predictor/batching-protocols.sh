@@ -12,6 +12,7 @@ source bench/lib.sh
 
 plain=$(mktemp -d); batched=$(mktemp -d)
 cp -r models/mlp "$plain/"; cp -r models/mlp "$batched/"
+rm -f "$plain/mlp/config.toml" # models/mlp ships batched; this one must not be
 printf 'max_batch_size = 64\n[dynamic_batching]\nmax_queue_delay_microseconds = 2000\n' >"$batched/mlp/config.toml"
 bench_serve 18700 "$BIN/infergate-predictor" --model_dir "$batched"
 bench_serve 18710 "$BIN/infergate-predictor" --model_dir "$plain"

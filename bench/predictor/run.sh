@@ -58,6 +58,7 @@ peer_stop_all
 # Two predictors serving the same MLP as `mlp`, one with dynamic batching.
 plain=$(mktemp -d); batched=$(mktemp -d)
 cp -r models/mlp "$plain/"; cp -r models/mlp "$batched/"
+rm -f "$plain/mlp/config.toml" # models/mlp ships batched; this one must not be
 cat >"$batched/mlp/config.toml" <<'TOML'
 max_batch_size = 64
 [dynamic_batching]

@@ -73,6 +73,8 @@ async fn batched_mlp_answers_like_the_unbatched_one() {
     let repo = scratch_dir("batch-mlp");
     copy_dir(&example_models().join("mlp"), &repo.join("mlp"));
     copy_dir(&example_models().join("mlp"), &repo.join("mlp-plain"));
+    // models/mlp ships batched (its config.toml); the plain copy must not be.
+    std::fs::remove_file(repo.join("mlp-plain/config.toml")).unwrap();
     configure(
         &repo,
         "mlp",
@@ -110,6 +112,21 @@ async fn batched_mlp_answers_like_the_unbatched_one() {
         }
     }
     assert!(batch_size_count(&h, &s, "mlp").await < 16);
+}
+
+#[tokio::test]
+async fn the_example_mlp_is_served_batched() {
+    let s = Server::infergate(&["--model_dir", example_models().to_str().unwrap()]);
+    let h = Http::default();
+    let body = json!({"inputs": [{"name": "input", "shape": [1, 256], "datatype": "FP32",
+        "data": vec![0.5f32; 256]}]});
+    let r = h.post_json(&s.url("/v2/models/mlp/infer"), &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        batch_size_count(&h, &s, "mlp").await,
+        1,
+        "through the batcher"
+    );
 }
 
 #[tokio::test]
