@@ -66,7 +66,7 @@ median = per_round[len(per_round) // 2]
 print("Latency logging on / off, req/s per round: " + ", ".join(f"{r:.2f}x" for r in per_round)
       + f" (median {median:.2f}x, a cost of {100 * (1 - median):.0f}%).")
 print()
-print(f"Latency lines written: {written}; dropped (queue full): {dropped}.")
+print(f"Latency lines written: {written}; dropped (buffer full): {dropped}.")
 PY
 } | tee "$OUT/tables.md"
 python3 bench/update_docs.py logging "$OUT"

@@ -1,10 +1,10 @@
 //! A bounded, non-blocking log writer. A thread that logs only copies its
 //! line into a shared buffer (a short critical section); a logging thread
 //! writes the buffer out every [`INTERVAL`], or sooner once it is half full.
-//! So a line costs no system call and wakes no thread: tracing-appender's
-//! writer, tried first, wakes its thread for nearly every line when the
-//! server is not saturated, and cost twice as much (docs/benchmarks.md,
-//! "Latency logging"). A line that does not fit is dropped and counted.
+//! So a line costs no system call and wakes no thread (tracing-appender's
+//! writer, tried first, wakes its thread for nearly every line while it
+//! keeps up; docs/benchmarks.md, "Latency logging"). A line that does not
+//! fit is dropped and counted.
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
