@@ -1,7 +1,9 @@
 //! A bounded, non-blocking log writer. A thread that logs only copies its
 //! line into a shared buffer (a short critical section); a logging thread
-//! writes the buffer out every [`INTERVAL`], or sooner once it is half full.
-//! So a line costs no system call and wakes no thread (tracing-appender's
+//! writes the per-request lines (latency and access log) out every
+//! [`INTERVAL`], or sooner once the buffer is half full, and wakes at once
+//! for any other line (start-up, warnings, errors: rare, and wanted soon).
+//! So a per-request line costs no system call and wakes no thread (tracing-appender's
 //! writer, tried first, wakes its thread for nearly every line while it
 //! keeps up; docs/benchmarks.md, "Latency logging"). A line that does not
 //! fit is dropped and counted.
@@ -11,10 +13,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tracing::Metadata;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How long a line may wait before it is written.
 const INTERVAL: Duration = Duration::from_millis(50);
+
+/// The targets of the lines written once per request, which wait for the
+/// interval; every other line is written at once.
+const PER_REQUEST: [&str; 2] = ["infergate::latency", crate::access_log::TARGET];
 
 struct Shared {
     state: Mutex<State>,
@@ -27,6 +34,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     buf: Vec<u8>,
+    /// A line that should not wait for the interval is in `buf`.
+    urgent: bool,
     stop: bool,
 }
 
@@ -77,13 +86,14 @@ fn write_out(shared: &Shared, mut out: impl Write) {
     let mut spare = Vec::new();
     loop {
         let mut state = shared.lock();
-        if state.buf.is_empty() && !state.stop {
+        if !state.stop && !state.urgent && state.buf.len() < shared.limit / 2 {
             state = shared
                 .wake
                 .wait_timeout(state, INTERVAL)
                 .map_or_else(|e| e.into_inner().0, |(s, _)| s);
         }
         let stop = state.stop;
+        state.urgent = false;
         std::mem::swap(&mut state.buf, &mut spare);
         drop(state);
         if !spare.is_empty() {
@@ -104,10 +114,16 @@ impl LogWriter {
     }
 }
 
-impl Write for &LogWriter {
+/// Writes one line into the buffer; made per event by the subscriber.
+pub struct LineWriter<'a> {
+    shared: &'a Shared,
+    urgent: bool,
+}
+
+impl Write for LineWriter<'_> {
     /// Takes one whole line (the subscriber writes each event at once).
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let shared = &self.0;
+        let shared = self.shared;
         let mut state = shared.lock();
         if state.buf.len() + line.len() > shared.limit {
             drop(state);
@@ -116,9 +132,10 @@ impl Write for &LogWriter {
         }
         let was_below_half = state.buf.len() < shared.limit / 2;
         state.buf.extend_from_slice(line);
-        let now_above_half = state.buf.len() >= shared.limit / 2;
+        let wake = self.urgent || (was_below_half && state.buf.len() >= shared.limit / 2);
+        state.urgent |= self.urgent;
         drop(state);
-        if was_below_half && now_above_half {
+        if wake {
             shared.wake.notify_one();
         }
         Ok(line.len())
@@ -130,10 +147,20 @@ impl Write for &LogWriter {
 }
 
 impl<'a> MakeWriter<'a> for LogWriter {
-    type Writer = &'a LogWriter;
+    type Writer = LineWriter<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self
+        LineWriter {
+            shared: &self.0,
+            urgent: true,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        LineWriter {
+            shared: &self.0,
+            urgent: !PER_REQUEST.contains(&meta.target()),
+        }
     }
 }
 
@@ -170,7 +197,9 @@ mod tests {
         let sink = Sink::default();
         let (w, guard) = log_writer(sink.clone(), 1 << 20).unwrap();
         for i in 0..1000 {
-            (&w).write_all(format!("line {i}\n").as_bytes()).unwrap();
+            w.make_writer()
+                .write_all(format!("line {i}\n").as_bytes())
+                .unwrap();
         }
         drop(guard);
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
@@ -206,7 +235,7 @@ mod tests {
         let (w, guard) = log_writer(Stuck(gate.clone(), sink.clone()), 100).unwrap();
         // The thread takes the first line and blocks writing it; the next
         // 100 bytes fit in the buffer, the rest are dropped at once.
-        (&w).write_all(b"first 10b\n").unwrap();
+        w.make_writer().write_all(b"first 10b\n").unwrap();
         let (flags, cv) = &*gate;
         let mut f = flags.lock().unwrap();
         while !f.0 {
@@ -214,7 +243,7 @@ mod tests {
         }
         drop(f);
         for _ in 0..50 {
-            (&w).write_all(b"0123456789").unwrap();
+            w.make_writer().write_all(b"0123456789").unwrap();
         }
         assert_eq!(w.dropped(), 40);
         flags.lock().unwrap().1 = true;
