@@ -525,7 +525,8 @@ async fn request_ids_metrics_and_latency_log() {
         ),
         "{metrics}"
     );
-    let logs = s.logs();
+    // Latency lines are written in batches, up to 50 ms after the request.
+    let logs = s.logs_once("request latency");
     assert!(
         logs.contains("request latency") && logs.contains("trace-123"),
         "{logs}"
