@@ -141,6 +141,14 @@ impl Transformer for Declarative {
             }
             steps.next();
         }
+        // V1 texts are read from the instances, so a non-string one is named.
+        if let (true, Some(Op::Tokenize(t)), Some(Payload::V1(body))) =
+            (picked.is_empty(), steps.peek(), &payload)
+        {
+            let texts = crate::text::texts_from_v1(body).map_err(TransformError::InvalidInput)?;
+            picked = t.tensors(&texts).map_err(TransformError::InvalidInput)?;
+            steps.next();
+        }
         let mut req = if picked.is_empty() {
             payload
                 .take()

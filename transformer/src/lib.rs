@@ -6,6 +6,7 @@
 mod declarative;
 mod error;
 pub mod ops;
+pub mod text;
 
 use async_trait::async_trait;
 use infergate_proto::{ModelMetadata, Payload, Reply, RequestContext};

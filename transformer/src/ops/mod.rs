@@ -59,6 +59,14 @@ pub enum Op {
     /// Adds `<tensor>_top_k_indices` (INT64) and `<tensor>_top_k_values`: the
     /// k largest values along the last dimension, largest first.
     TopK { tensor: String, k: usize },
+    /// Texts (V1 string instances, or the V2 BYTES tensor `tensor`) ->
+    /// `input_ids`, `attention_mask`, `token_type_ids` (INT64, padded to
+    /// the longest text) with a `tokenizer.json`.
+    Tokenize(crate::text::Tokenize),
+    /// Hidden states + attention mask -> an L2-normalised FP32 embedding.
+    MeanPool(crate::text::MeanPool),
+    /// Logits -> softmax probabilities and the best class's label.
+    Classify(crate::text::Classify),
 }
 
 fn zero() -> Numbers {
@@ -130,6 +138,9 @@ impl Op {
                 tensors.push(values);
                 Ok(())
             }
+            Op::Tokenize(t) => t.apply(tensors),
+            Op::MeanPool(p) => p.apply(tensors),
+            Op::Classify(c) => c.apply(tensors),
             Op::Pick { .. } => {
                 Err("'pick' works on V1 instances only, before any tensor step".into())
             }
