@@ -312,3 +312,47 @@ async fn retries_of_the_upstream_call_are_events_on_its_span() {
     drop(transformer);
     drop(receiver);
 }
+
+#[tokio::test]
+async fn a_caller_that_does_not_sample_its_trace_gets_no_spans() {
+    let dir = scratch_dir("tracing_otlp_unsampled");
+    let file = dir.join("spans.jsonl");
+    let file_arg = file.to_string_lossy().to_string();
+    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+        return;
+    };
+    let models = example_models();
+    let predictor = Server::start(
+        &bin("infergate-predictor"),
+        &["--model_dir", &models.to_string_lossy()],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
+            ("OTEL_SERVICE_NAME", "predictor"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let h = Http::default();
+    let url = predictor.url("/v1/models/sklearn-iris:predict");
+    let body = json!({"instances": [[6.8, 2.8, 4.8, 1.4]]}).to_string();
+    let unsampled = "11111111111111111111111111111111";
+    let sampled = "22222222222222222222222222222222";
+    for (trace, flags) in [(unsampled, "00"), (sampled, "01")] {
+        let tp = format!("00-{trace}-3333333333333333-{flags}");
+        let r = h
+            .send(
+                Method::POST,
+                &url,
+                &[("content-type", "application/json"), ("traceparent", &tp)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(r.status, http::StatusCode::OK);
+    }
+    let got = wait_for(&file, "the sampled request's spans", |s| {
+        !find(s, "predictor", "request").is_empty()
+    });
+    assert!(got.iter().any(|s| s["trace_id"] == sampled));
+    assert!(got.iter().all(|s| s["trace_id"] != unsampled), "{got:?}");
+    drop(predictor);
+    drop(receiver);
+}

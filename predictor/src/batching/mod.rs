@@ -184,12 +184,17 @@ async fn run_batch(
     done: mpsc::UnboundedSender<()>,
 ) {
     let rows: Vec<usize> = batch.iter().map(|p| p.rows).collect();
-    let span = tracing::info_span!(
-        target: infergate_server::otel::TARGET,
-        "batch",
-        rows = rows.iter().sum::<usize>(),
-        requests = rows.len()
-    );
+    // A batch of requests none of which is traced makes no span.
+    let span = if batch.iter().any(|p| !p.item.queued.is_none()) {
+        tracing::info_span!(
+            target: infergate_server::otel::TARGET,
+            "batch",
+            rows = rows.iter().sum::<usize>(),
+            requests = rows.len()
+        )
+    } else {
+        tracing::Span::none()
+    };
     let (inputs, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .map(|p| {
