@@ -99,6 +99,9 @@ async fn rest_port_serves_tls_with_the_given_certificate() {
         .await
         .unwrap();
     assert_eq!(status, 200);
+    // The gRPC port has no TLS: the operator is told so.
+    let logs = s.logs_once("plaintext");
+    assert!(logs.contains("gRPC (--grpc_port) is plaintext"), "{logs}");
 }
 
 fn certificate_roots(cert_pem: &str) -> rustls::RootCertStore {
