@@ -70,6 +70,11 @@ pub async fn read_answer(s: &mut TcpStream) -> std::io::Result<WireAnswer> {
     let mut chunk = [0u8; 16 * 1024];
     let head_len = loop {
         if let Some(n) = head_end(&buf) {
+            // An interim answer (100 Continue) is skipped: the final one counts.
+            if buf.starts_with(b"HTTP/1.1 1") {
+                buf.drain(..n);
+                continue;
+            }
             break n;
         }
         match s.read(&mut chunk).await {
