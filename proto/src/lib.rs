@@ -6,6 +6,8 @@
 //! [`Tensor`]s, and encodes back out of them.
 pub mod datatype;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc;
 pub mod infer;
 mod json;
