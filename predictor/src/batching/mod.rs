@@ -1,6 +1,7 @@
 //! Dynamic batching: requests that arrive close together are joined along
 //! the first dimension, run as one, and split back. An actor task owns the
 //! queue state ([`queue::BatchQueue`]); callers talk to it through a channel.
+pub mod padded;
 mod queue;
 mod split;
 
