@@ -90,10 +90,41 @@ impl InferError {
         InferError::InvalidInput(msg.into())
     }
 
-    /// The gRPC status a client sees for this error.
+    /// The gRPC status a client sees for this error. The message travels
+    /// as a header (`grpc-message`), so it is cut at `MAX_GRPC_MESSAGE`
+    /// bytes: one quoting a huge input (a shape of 10 000 dimensions) made a
+    /// header the client's HTTP/2 stack refused, and it never saw the code.
     pub fn to_status(&self) -> tonic::Status {
-        tonic::Status::new(self.class().grpc_code(), self.to_string())
+        let mut msg = self.to_string();
+        if msg.len() > MAX_GRPC_MESSAGE {
+            let mut end = MAX_GRPC_MESSAGE;
+            while !msg.is_char_boundary(end) {
+                end -= 1;
+            }
+            msg.truncate(end);
+            msg.push_str("...");
+        }
+        tonic::Status::new(self.class().grpc_code(), msg)
     }
 }
 
+/// Longest gRPC error message sent (percent-encoding may triple it).
+const MAX_GRPC_MESSAGE: usize = 2048;
+
 pub type Result<T, E = InferError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_messages_are_cut_to_fit_a_header() {
+        let long = InferError::invalid("é".repeat(100_000));
+        let status = long.to_status();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(status.message().len() <= MAX_GRPC_MESSAGE + 3);
+        assert!(status.message().ends_with("..."));
+        let short = InferError::invalid("bad shape");
+        assert_eq!(short.to_status().message(), "bad shape");
+    }
+}
