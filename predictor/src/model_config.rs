@@ -44,6 +44,8 @@ pub struct ModelConfig {
     pub inputs: BTreeMap<String, TensorOverride>,
     #[serde(default)]
     pub outputs: BTreeMap<String, TensorOverride>,
+    /// A text model: texts in, embeddings (or labels) out (crate::text_model).
+    pub text: Option<crate::text_model::TextConfig>,
 }
 
 /// Which of a model's numbered version folders are served, as Triton's

@@ -17,6 +17,7 @@ use crate::model::OnnxModel;
 use crate::model_config::ModelConfig;
 use crate::runtime::{self, Device};
 use crate::session::{SessionOptions, SessionPool};
+use crate::text_model::TextModel;
 use crate::versioned::VersionedModel;
 
 /// How models are loaded.
@@ -200,7 +201,16 @@ impl ModelDir {
         let config = ModelConfig::read(&src.dir, &src.name)?;
         let mut loaded = Vec::with_capacity(src.versions.len());
         for v in &src.versions {
-            let model = self.load_version(&src.name, v, &config).await?;
+            let mut model = self.load_version(&src.name, v, &config).await?;
+            if let Some(text) = &config.text {
+                let wrapped = TextModel::new(model, &src.dir, text).map_err(|reason| {
+                    PredictorError::Load {
+                        model: src.name.clone(),
+                        reason,
+                    }
+                })?;
+                model = Arc::new(wrapped);
+            }
             loaded.push((v.version, model));
         }
         match loaded.as_slice() {

@@ -106,6 +106,69 @@ async fn minilm_embeddings_equal_python_onnxruntime() {
     assert!((norm - 1.0).abs() < 1e-5, "unit length: {norm}");
 }
 
+/// `infergate --model_dir` serving a text model directory by itself:
+/// model.onnx + tokenizer.json + a config.toml `[text]` section.
+#[tokio::test]
+async fn a_text_model_directory_is_served_by_itself() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = prepare(&python, "text-model-dir");
+    let model = dir.join("served").join("minilm");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::copy(dir.join("repo/minilm/model.onnx"), model.join("model.onnx")).unwrap();
+    std::fs::copy(dir.join("tokenizer.json"), model.join("tokenizer.json")).unwrap();
+    std::fs::write(
+        model.join("config.toml"),
+        format!(
+            "[text]\ntokenizer = \"tokenizer.json\"\nmax_length = {MAX_LENGTH}\nmax_texts = 16\n"
+        ),
+    )
+    .unwrap();
+    let s = Server::infergate(&["--model_dir", dir.join("served").to_str().unwrap()]);
+    let out = Command::new(&python)
+        .arg(workspace_root().join("tests/python/text_parity.py"))
+        .arg("check")
+        .arg(s.url("/v2/models/minilm/infer"))
+        .arg(&dir)
+        .arg(MAX_LENGTH.to_string())
+        .arg("8")
+        .output()
+        .expect("run text_parity.py");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("55 sentences, max abs difference"), "{text}");
+
+    let h = Http::default();
+    let m = h.get(&s.url("/v2/models/minilm")).await.json();
+    assert_eq!(
+        m["inputs"],
+        json!([{"name": "text", "datatype": "BYTES", "shape": [-1]}])
+    );
+    assert_eq!(
+        m["outputs"],
+        json!([{"name": "embedding", "datatype": "FP32", "shape": [-1, 384]}])
+    );
+    let v1 = s.url("/v1/models/minilm:predict");
+    let r = h
+        .post_json(&v1, &json!({"instances": ["hello", "world"]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["predictions"].as_array().map(Vec::len), Some(2));
+    let r = h.post_json(&v1, &json!({"instances": [1]})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("instance 0 is not a string"),
+        "{}",
+        r.text()
+    );
+    let many: Vec<&str> = vec!["a"; 17];
+    let r = h.post_json(&v1, &json!({"instances": many})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("(max_texts)"), "{}", r.text());
+}
+
 #[tokio::test]
 async fn bad_texts_are_clear_400s() {
     let Some(python) = python() else {
