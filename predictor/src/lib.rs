@@ -14,6 +14,7 @@ pub mod repository;
 pub mod runtime;
 pub mod session;
 pub mod storage;
+pub mod text_batch;
 pub mod text_model;
 pub mod versioned;
 

@@ -5,6 +5,7 @@
 //! probabilities and label names. The wrapped ONNX model does the running.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use infergate_proto::{DataType, InferRequest, InferResponse, ModelMetadata, TensorMetadata};
@@ -13,6 +14,8 @@ use infergate_transformer::text::{
     Classify, ClassifyConfig, MeanPool, Tokenize, TokenizeConfig, texts_from_tensor, texts_from_v1,
 };
 use serde::Deserialize;
+
+use crate::text_batch::{TextBatcher, TextBatching};
 
 /// The `[text]` section of a model's config.toml.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -35,6 +38,20 @@ pub struct TextConfig {
     /// Class names: answer probabilities and labels instead of embeddings.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Padding-aware batching (embeddings only): requests share a run within
+    /// this many padded tokens (rows x longest); none means each runs alone.
+    pub batch_max_tokens: Option<usize>,
+    #[serde(default = "batch_max_texts")]
+    pub batch_max_texts: usize,
+    #[serde(default = "batch_delay_ms")]
+    pub batch_delay_ms: u64,
+}
+
+fn batch_max_texts() -> usize {
+    64
+}
+fn batch_delay_ms() -> u64 {
+    2
 }
 
 fn tokenizer() -> PathBuf {
@@ -67,6 +84,7 @@ pub struct TextModel {
     head: Head,
     output: String,
     metadata: ModelMetadata,
+    batcher: Option<TextBatcher>,
 }
 
 impl TextModel {
@@ -108,6 +126,18 @@ impl TextModel {
             ];
             (Head::Classify(classify), metas)
         };
+        if c.batch_max_tokens.is_some() && !c.labels.is_empty() {
+            return Err("[text] batch_max_tokens batches embeddings; not with labels".into());
+        }
+        let batcher = c.batch_max_tokens.map(|max_tokens| {
+            let settings = TextBatching {
+                max_rows: c.batch_max_texts.max(1),
+                max_tokens,
+                delay: Duration::from_millis(c.batch_delay_ms),
+                queue: 1024,
+            };
+            TextBatcher::start(inner.clone(), c.output.clone(), settings)
+        });
         metadata.inputs = vec![tensor_meta("text", DataType::Bytes, vec![-1])];
         metadata.outputs = outputs;
         Ok(TextModel {
@@ -116,6 +146,7 @@ impl TextModel {
             head,
             output: c.output.clone(),
             metadata,
+            batcher,
         })
     }
 }
@@ -175,18 +206,20 @@ impl Model for TextModel {
             .find(|t| t.name == "attention_mask")
             .cloned()
             .ok_or_else(|| InferError::Internal("tokenize made no attention_mask".into()))?;
-        let req = InferRequest {
-            inputs,
-            ..Default::default()
+        let (mut outputs, model_version) = match &self.batcher {
+            Some(b) => (b.run(inputs).await?, None),
+            None => {
+                let req = InferRequest {
+                    inputs,
+                    ..Default::default()
+                };
+                let Reply::V2(resp) = self.inner.predict(Payload::V2(req), ctx).await? else {
+                    return Err(InferError::Internal("the encoder answered V1".into()));
+                };
+                let outputs = resp.outputs.into_iter().filter(|t| t.name == self.output);
+                (outputs.collect::<Vec<_>>(), resp.model_version)
+            }
         };
-        let Reply::V2(resp) = self.inner.predict(Payload::V2(req), ctx).await? else {
-            return Err(InferError::Internal("the encoder answered V1".into()));
-        };
-        let mut outputs: Vec<_> = resp
-            .outputs
-            .into_iter()
-            .filter(|t| t.name == self.output)
-            .collect();
         let done = match &self.head {
             Head::Pool(pool) => {
                 outputs.push(mask);
@@ -197,7 +230,7 @@ impl Model for TextModel {
         done.map_err(InferError::Internal)?;
         Ok(Reply::V2(InferResponse {
             model_name: self.metadata.name.clone(),
-            model_version: resp.model_version,
+            model_version: model_version.or_else(|| self.metadata.versions.first().cloned()),
             outputs,
             ..Default::default()
         }))

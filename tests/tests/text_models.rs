@@ -218,3 +218,49 @@ async fn bad_texts_are_clear_400s() {
         Some(384)
     );
 }
+
+/// With `batch_max_tokens`, concurrent texts of mixed lengths share padded
+/// runs and each caller gets its own embedding: the same (up to the int8
+/// model's per-batch activation quantisation) as the text run alone.
+#[tokio::test]
+async fn mixed_lengths_are_batched_and_answered_per_caller() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = prepare(&python, "text-batching");
+    let model = dir.join("served").join("minilm");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::copy(dir.join("repo/minilm/model.onnx"), model.join("model.onnx")).unwrap();
+    std::fs::copy(dir.join("tokenizer.json"), model.join("tokenizer.json")).unwrap();
+    std::fs::write(
+        model.join("config.toml"),
+        "[text]\nmax_length = 128\nbatch_max_tokens = 4096\nbatch_delay_ms = 20\n",
+    )
+    .unwrap();
+    let s = Server::infergate(&["--model_dir", dir.join("served").to_str().unwrap()]);
+    let h = Http::default();
+    let url = s.url("/v1/models/minilm:predict");
+    let texts: Vec<String> = (0..16)
+        .map(|i| "serving text models in rust ".repeat(1 + i * 3))
+        .collect();
+    let embed = |text: String| {
+        let (h, url) = (h.clone(), url.clone());
+        async move {
+            let r = h.post_json(&url, &json!({"instances": [text]})).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            let row = r.json()["predictions"][0].clone();
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect::<Vec<f64>>()
+        }
+    };
+    let together = futures::future::join_all(texts.iter().cloned().map(embed)).await;
+    for (text, got) in texts.into_iter().zip(together) {
+        let alone = embed(text).await;
+        assert_eq!(got.len(), 384);
+        let cos: f64 = got.iter().zip(&alone).map(|(a, b)| a * b).sum();
+        assert!(cos > 0.99, "cosine {cos} to the text run alone");
+    }
+}
