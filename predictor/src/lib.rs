@@ -8,6 +8,7 @@ pub mod convert;
 mod empty_repo;
 pub mod error;
 pub mod flags;
+pub mod mlflow;
 pub mod model;
 pub mod model_config;
 pub mod repository;

@@ -252,6 +252,9 @@ impl ModelDir {
                 reason: format!("loader thread failed: {e}"),
             })??;
         let (mut inputs, mut outputs) = (pool.inputs.clone(), pool.outputs.clone());
+        if let Some(dir) = src.file.parent() {
+            crate::mlflow::apply_signature(name, dir, &mut inputs, &mut outputs)?;
+        }
         config.apply_overrides(name, &mut inputs, &mut outputs)?;
         tracing::info!(
             model = %name,

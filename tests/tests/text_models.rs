@@ -264,3 +264,53 @@ async fn mixed_lengths_are_batched_and_answered_per_caller() {
         assert!(cos > 0.99, "cosine {cos} to the text run alone");
     }
 }
+
+/// MLflow model directories made by mlflow.onnx.save_model (iris and
+/// MiniLM): served from --model_dir, the signature as V2 metadata.
+#[tokio::test]
+async fn mlflow_onnx_directories_are_served_with_their_signature() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = scratch_dir("text-mlflow");
+    let status = Command::new(&python)
+        .arg(workspace_root().join("tests/python/text_mlflow.py"))
+        .arg(&dir)
+        .status()
+        .expect("run text_mlflow.py");
+    assert!(status.success(), "text_mlflow.py failed");
+    assert!(dir.join("iris/MLmodel").exists() && dir.join("minilm/MLmodel").exists());
+    let p = Server::start(
+        &bin("infergate-predictor"),
+        &["--model_dir", dir.to_str().unwrap()],
+        &[],
+    );
+    let h = Http::default();
+    let m = h.get(&p.url("/v2/models/iris")).await.json();
+    assert_eq!(
+        m["inputs"],
+        json!([{"name": "float_input", "datatype": "FP32", "shape": [-1, 4]}])
+    );
+    assert_eq!(
+        m["outputs"][1],
+        json!({"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]})
+    );
+    let r = h.predict_seed(&p, "iris").await;
+    assert_eq!(
+        (r.status.as_u16(), r.text()),
+        (200, r#"{"predictions":[1,1]}"#.into())
+    );
+    let m = h.get(&p.url("/v2/models/minilm")).await.json();
+    assert_eq!(
+        m["inputs"][0],
+        json!({"name": "input_ids", "datatype": "INT64", "shape": [-1, -1]})
+    );
+    assert_eq!(m["outputs"][0]["shape"], json!([-1, -1, 384]));
+    let ids = json!({"name": "input_ids", "shape": [1, 3], "datatype": "INT64", "data": [101, 7592, 102]});
+    let body = json!({"inputs": [ids,
+        {"name": "attention_mask", "shape": [1, 3], "datatype": "INT64", "data": [1, 1, 1]},
+        {"name": "token_type_ids", "shape": [1, 3], "datatype": "INT64", "data": [0, 0, 0]}]});
+    let r = h.post_json(&p.url("/v2/models/minilm/infer"), &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["outputs"][0]["shape"], json!([1, 3, 384]));
+}
