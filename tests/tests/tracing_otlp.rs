@@ -58,35 +58,54 @@ fn find<'a>(spans: &'a [Value], service: &str, name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// A real OTLP receiver writing the spans it gets to a file.
+struct Receiver {
+    fixture: PyFixture,
+    file: std::path::PathBuf,
+}
+
+impl Receiver {
+    /// `None` without the test venv.
+    fn start(test: &str) -> Option<Receiver> {
+        let file = scratch_dir(test).join("spans.jsonl");
+        let fixture = PyFixture::start("otlp_receiver.py", &[&file.to_string_lossy()])?;
+        Some(Receiver { fixture, file })
+    }
+
+    /// `binary` exporting its spans here as `service`, flushing every 100 ms.
+    fn serve(&self, binary: &str, args: &[&str], service: &str) -> Server {
+        Server::start(
+            &bin(binary),
+            args,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", self.fixture.address.as_str()),
+                ("OTEL_SERVICE_NAME", service),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ],
+        )
+    }
+
+    /// The example models' predictor, exporting as "predictor".
+    fn predictor(&self) -> Server {
+        let models = example_models();
+        self.serve(
+            "infergate-predictor",
+            &["--model_dir", &models.to_string_lossy()],
+            "predictor",
+        )
+    }
+}
+
 #[tokio::test]
 async fn one_trace_spans_client_transformer_and_predictor() {
-    let dir = scratch_dir("tracing_otlp");
-    let file = dir.join("spans.jsonl");
-    let file_arg = file.to_string_lossy().to_string();
-    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+    let Some(receiver) = Receiver::start("tracing_otlp") else {
         return;
     };
-    let otel = |service: &'static str| {
-        vec![
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.clone()),
-            ("OTEL_SERVICE_NAME", service.to_string()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
-        ]
-    };
-    let envs = |v: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { v.clone() };
-    let p_env = envs(&otel("predictor"));
-    let p_env: Vec<(&str, &str)> = p_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let models = example_models();
-    let predictor = Server::start(
-        &bin("infergate-predictor"),
-        &["--model_dir", &models.to_string_lossy()],
-        &p_env,
-    );
-    let t_env = envs(&otel("transformer"));
-    let t_env: Vec<(&str, &str)> = t_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let file = receiver.file.clone();
+    let predictor = receiver.predictor();
     let host = predictor.http.to_string();
-    let transformer = Server::start(
-        &bin("infergate"),
+    let transformer = receiver.serve(
+        "infergate",
         &[
             "--model_name",
             "sklearn-iris",
@@ -95,7 +114,7 @@ async fn one_trace_spans_client_transformer_and_predictor() {
             "--predictor_protocol",
             "v2",
         ],
-        &t_env,
+        "transformer",
     );
     let h = Http::default();
     let traceparent = format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01");
@@ -199,22 +218,11 @@ async fn one_trace_spans_client_transformer_and_predictor() {
 
 #[tokio::test]
 async fn a_batch_span_links_to_each_request_it_served() {
-    let dir = scratch_dir("tracing_otlp_batch");
-    let file = dir.join("spans.jsonl");
-    let file_arg = file.to_string_lossy().to_string();
-    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+    let Some(receiver) = Receiver::start("tracing_otlp_batch") else {
         return;
     };
-    let models = example_models();
-    let predictor = Server::start(
-        &bin("infergate-predictor"),
-        &["--model_dir", &models.to_string_lossy()],
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
-            ("OTEL_SERVICE_NAME", "predictor"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ],
-    );
+    let file = receiver.file.clone();
+    let predictor = receiver.predictor();
     // Eight MLP requests at once: the batcher (models/mlp/config.toml) joins them.
     let h = Http::default();
     let row: Vec<f32> = (0..256).map(|i| i as f32 / 256.0).collect();
@@ -252,18 +260,16 @@ async fn a_batch_span_links_to_each_request_it_served() {
 
 #[tokio::test]
 async fn retries_of_the_upstream_call_are_events_on_its_span() {
-    let dir = scratch_dir("tracing_otlp_retry");
-    let file = dir.join("spans.jsonl");
-    let file_arg = file.to_string_lossy().to_string();
-    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+    let Some(receiver) = Receiver::start("tracing_otlp_retry") else {
         return;
     };
+    let file = receiver.file.clone();
     // Nothing listens on the predictor's port: each attempt is refused, and
     // refused connections are retried.
     let dead = infergate_tests::free_port().to_string();
     let host = format!("127.0.0.1:{dead}");
-    let transformer = Server::start(
-        &bin("infergate"),
+    let transformer = receiver.serve(
+        "infergate",
         &[
             "--model_name",
             "m",
@@ -272,11 +278,7 @@ async fn retries_of_the_upstream_call_are_events_on_its_span() {
             "--predictor_request_retries",
             "2",
         ],
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
-            ("OTEL_SERVICE_NAME", "transformer"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ],
+        "transformer",
     );
     let r = Http::default()
         .post_json(
@@ -315,22 +317,11 @@ async fn retries_of_the_upstream_call_are_events_on_its_span() {
 
 #[tokio::test]
 async fn a_caller_that_does_not_sample_its_trace_gets_no_spans() {
-    let dir = scratch_dir("tracing_otlp_unsampled");
-    let file = dir.join("spans.jsonl");
-    let file_arg = file.to_string_lossy().to_string();
-    let Some(receiver) = PyFixture::start("otlp_receiver.py", &[&file_arg]) else {
+    let Some(receiver) = Receiver::start("tracing_otlp_unsampled") else {
         return;
     };
-    let models = example_models();
-    let predictor = Server::start(
-        &bin("infergate-predictor"),
-        &["--model_dir", &models.to_string_lossy()],
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.address.as_str()),
-            ("OTEL_SERVICE_NAME", "predictor"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ],
-    );
+    let file = receiver.file.clone();
+    let predictor = receiver.predictor();
     let h = Http::default();
     let url = predictor.url("/v1/models/sklearn-iris:predict");
     let body = json!({"instances": [[6.8, 2.8, 4.8, 1.4]]}).to_string();
