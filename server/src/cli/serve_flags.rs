@@ -193,6 +193,7 @@ pub struct ServeFlags {
 
 impl ServeFlags {
     pub fn server_config(&self) -> ServerConfig {
+        let limits = self.limits.limits();
         ServerConfig {
             bind_address: self.bind_address,
             http_port: self.http_port,
@@ -202,9 +203,9 @@ impl ServeFlags {
             grpc: GrpcSettings {
                 max_receive_message_length: self.grpc_max_receive_message_length,
                 max_send_message_length: self.grpc_max_send_message_length,
-                body_read_timeout: Duration::from_secs(self.limits.body_read_timeout_seconds),
-                connection_buffer: self.limits.grpc_max_connection_buffer_bytes,
-                max_concurrent_streams: self.limits.max_concurrent_streams,
+                body_read_timeout: limits.body_read_timeout,
+                connection_buffer: limits.grpc_connection_buffer,
+                max_concurrent_streams: limits.max_concurrent_streams,
             },
             keep_alive: Duration::from_secs(self.timeout_keep_alive),
             drain_timeout: Duration::from_secs(self.drain_timeout_seconds),
@@ -212,7 +213,7 @@ impl ServeFlags {
             tls_client_ca: self.ssl_client_ca_file.clone(),
             access_log: self.enable_access_log,
             http1_fast_path: self.http1_fast_path,
-            limits: self.limits.limits(),
+            limits,
         }
     }
 }
