@@ -24,13 +24,13 @@ pub struct TextConfig {
     /// `tokenizer.json`, relative to the model's directory.
     #[serde(default = "tokenizer")]
     pub tokenizer: PathBuf,
-    #[serde(default = "max_length")]
+    #[serde(default = "infergate_transformer::text::defaults::max_length")]
     pub max_length: usize,
-    #[serde(default = "max_texts")]
+    #[serde(default = "infergate_transformer::text::defaults::max_texts")]
     pub max_texts: usize,
-    #[serde(default = "max_tokens")]
+    #[serde(default = "infergate_transformer::text::defaults::max_tokens")]
     pub max_tokens: usize,
-    #[serde(default = "yes")]
+    #[serde(default = "infergate_transformer::text::defaults::yes")]
     pub token_type_ids: bool,
     /// The model output to pool (or, with `labels`, the logits).
     #[serde(default = "hidden")]
@@ -56,18 +56,6 @@ fn batch_delay_ms() -> u64 {
 
 fn tokenizer() -> PathBuf {
     "tokenizer.json".into()
-}
-fn max_length() -> usize {
-    256
-}
-fn max_texts() -> usize {
-    256
-}
-fn max_tokens() -> usize {
-    65_536
-}
-fn yes() -> bool {
-    true
 }
 fn hidden() -> String {
     "last_hidden_state".into()

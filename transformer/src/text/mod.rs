@@ -12,7 +12,7 @@ mod tokenize;
 pub use classify::{Classify, ClassifyConfig, softmax};
 pub use pool::{MeanPool, mean_pool};
 pub use texts::{texts_from_tensor, texts_from_v1};
-pub use tokenize::{Encoded, Tokenize, TokenizeConfig};
+pub use tokenize::{Encoded, Tokenize, TokenizeConfig, defaults};
 
 #[cfg(test)]
 mod steps_tests;

@@ -23,33 +23,36 @@ pub struct TokenizeConfig {
     #[serde(default = "text")]
     pub tensor: String,
     /// Tokens a text keeps, special tokens included; longer texts are cut.
-    #[serde(default = "max_length")]
+    #[serde(default = "defaults::max_length")]
     pub max_length: usize,
     /// Texts one request may hold.
-    #[serde(default = "max_texts")]
+    #[serde(default = "defaults::max_texts")]
     pub max_texts: usize,
     /// Padded tokens (texts x longest) one request may hold.
-    #[serde(default = "max_tokens")]
+    #[serde(default = "defaults::max_tokens")]
     pub max_tokens: usize,
     /// Whether the model takes `token_type_ids` (BERT does).
-    #[serde(default = "yes")]
+    #[serde(default = "defaults::yes")]
     pub token_type_ids: bool,
 }
 
 fn text() -> String {
     "text".into()
 }
-fn max_length() -> usize {
-    256
-}
-fn max_texts() -> usize {
-    256
-}
-fn max_tokens() -> usize {
-    65_536
-}
-fn yes() -> bool {
-    true
+/// The tokenizer's defaults, shared with the predictor's `[text]` models.
+pub mod defaults {
+    pub fn max_length() -> usize {
+        256
+    }
+    pub fn max_texts() -> usize {
+        256
+    }
+    pub fn max_tokens() -> usize {
+        65_536
+    }
+    pub fn yes() -> bool {
+        true
+    }
 }
 
 /// A loaded tokenizer with its settings.
