@@ -255,7 +255,9 @@ async fn one_connection_cannot_hold_more_unfinished_bytes_than_its_budget() {
     let addr = s.grpc.unwrap();
     let conn = h2_connection(addr).await;
     // Three streams on one connection, each promising 2 MB and sending
-    // 400 kB of it: the third passes the connection's 1 MB budget.
+    // 400 kB of it: together they pass the connection's 1 MB budget. The
+    // frames interleave, so the stream refused is whichever one's bytes
+    // arrive when the budget runs out, not necessarily the last opened.
     let mut open = Vec::new();
     for _ in 0..3 {
         let (tx, answer) = open_call(conn.clone(), addr).await;
@@ -269,18 +271,27 @@ async fn one_connection_cannot_hold_more_unfinished_bytes_than_its_budget() {
         }
         open.push((tx, answer));
     }
-    let (_tx, third) = open.pop().unwrap();
-    let resp = tokio::time::timeout(Duration::from_secs(5), third)
-        .await
-        .expect("the stream over budget is answered at once")
-        .unwrap();
+    let refused_by = Instant::now() + Duration::from_secs(5);
+    let refused = loop {
+        if let Some(i) = open.iter().position(|(_, answer)| answer.is_finished()) {
+            break i;
+        }
+        assert!(
+            Instant::now() < refused_by,
+            "the stream over budget is answered at once"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let (_tx, answer) = open.remove(refused);
+    let resp = answer.await.unwrap();
     let (code, message) = grpc_status(resp).await;
     assert_eq!(code, "8", "RESOURCE_EXHAUSTED: {message}");
     assert!(
         message.contains("--grpc_max_connection_buffer_bytes"),
         "{message}"
     );
-    // The first two are still waiting for the rest of their messages.
+    // The other two fit the budget and still wait for the rest of their
+    // messages.
     for (_, answer) in &open {
         assert!(!answer.is_finished());
     }
