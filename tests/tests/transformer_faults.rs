@@ -1,9 +1,13 @@
 //! The transformer when its predictor misbehaves: down (503 fast), slow (504
 //! at the timeout), refused then up (retried), failing (500 passed on, not
-//! retried), TLS trouble (clear errors), and readiness that follows the
+//! retried), too many calls in flight (429 at once), TLS trouble (clear
+//! errors), and readiness that follows the
 //! predictor's health only when asked.
 use std::time::{Duration, Instant};
 
+use infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient;
+use infergate_proto::grpc::request_to_grpc;
+use infergate_proto::{InferRequest, Tensor, TensorData};
 use infergate_tests::{Http, Server, bin, free_port, scratch_dir};
 use serde_json::json;
 
@@ -132,6 +136,66 @@ async fn a_predictor_error_is_passed_on_and_not_retried() {
     // Without retries asked for, an unreachable predictor is tried once too.
     let t = transformer(&format!("127.0.0.1:{}", free_port()), &[]);
     assert_eq!(infer(&t).await.status, 503);
+}
+
+#[tokio::test]
+async fn calls_past_the_inflight_limit_are_refused_at_once_and_room_comes_back() {
+    let mock = Server::mock(&["--latency", "3s"]);
+    let t = transformer(
+        &mock.http.to_string(),
+        &["--predictor_max_inflight_requests", "2"],
+    );
+    // Two calls fill the limit while the predictor sits on them.
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let url = t.url("/v2/models/m/infer");
+            tokio::spawn(async move { Http::default().post_json(&url, &body()).await.status })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mock_requests(&mock).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the two calls never reached the predictor"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The third is refused without waiting for the predictor, over REST and gRPC.
+    let started = Instant::now();
+    let r = infer(&t).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.error().contains("--predictor_max_inflight_requests"),
+        "{}",
+        r.error()
+    );
+    let mut c = GrpcInferenceServiceClient::connect(t.grpc_url())
+        .await
+        .unwrap();
+    let req = InferRequest {
+        inputs: vec![Tensor::new("x", vec![2], TensorData::Fp32(vec![1.5, 2.5])).unwrap()],
+        ..Default::default()
+    };
+    let status = c
+        .model_infer(request_to_grpc("m", None, &req, false).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refusals took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        mock_requests(&mock).await,
+        2,
+        "refused calls must not reach the predictor"
+    );
+    // Once the held calls are answered, their places serve new requests.
+    for h in held {
+        assert_eq!(h.await.unwrap(), 200);
+    }
+    assert_eq!(infer(&t).await.status, 200);
 }
 
 /// A CA and a server certificate it signed, written as PEM files.

@@ -73,6 +73,16 @@ pub struct UpstreamFlags {
     )]
     pub predictor_request_timeout_seconds: u64,
 
+    /// Predictor calls that may be in flight at once; beyond it a request is
+    /// refused at once with 429 / RESOURCE_EXHAUSTED instead of queueing
+    /// without bound while the predictor is slow (0 = no limit).
+    #[arg(
+        long = "predictor_max_inflight_requests",
+        env = "INFERGATE_PREDICTOR_MAX_INFLIGHT_REQUESTS",
+        default_value_t = 1024
+    )]
+    pub predictor_max_inflight_requests: usize,
+
     /// Retries of predictor calls that provably did not reach it.
     #[arg(
         long = "predictor_request_retries",

@@ -48,6 +48,13 @@ pub enum UpstreamError {
     #[error(transparent)]
     Proto(#[from] ProtoError),
 
+    /// --predictor_max_inflight_requests calls are already in flight; the
+    /// request was not sent (429 / RESOURCE_EXHAUSTED).
+    #[error(
+        "too many requests: {limit} predictor calls are in flight (--predictor_max_inflight_requests); try again later"
+    )]
+    Overloaded { limit: usize },
+
     #[error("{0}")]
     Config(String),
 }
@@ -90,6 +97,7 @@ impl From<UpstreamError> for InferError {
             | UpstreamError::TooLarge { .. }
             | UpstreamError::UnexpectedStatus { .. } => InferError::BadGateway(msg),
             UpstreamError::Proto(p) => InferError::Proto(p),
+            UpstreamError::Overloaded { .. } => InferError::Overloaded(msg),
             UpstreamError::Config(_) => InferError::Internal(msg),
         }
     }

@@ -5,6 +5,7 @@ mod error;
 mod grpc;
 mod headers;
 mod health;
+mod inflight;
 mod rest;
 mod retry;
 mod tls;
@@ -26,6 +27,7 @@ use tonic::transport::Channel;
 
 pub use error::UpstreamError;
 use health::Health;
+use inflight::InflightLimit;
 use rest::RestClient;
 use retry::RetryPolicy;
 
@@ -55,6 +57,8 @@ pub struct UpstreamSettings {
     pub max_response_bytes: usize,
     /// What a v1 predictor's single `predictions` tensor is called.
     pub v1_output: Option<String>,
+    /// Calls that may be in flight at once (0 = no limit).
+    pub max_inflight: usize,
 }
 
 impl UpstreamSettings {
@@ -98,6 +102,7 @@ impl UpstreamSettings {
             grpc_max_message,
             max_response_bytes: f.max_predictor_response_bytes,
             v1_output: f.predictor_v1_output.clone(),
+            max_inflight: f.predictor_max_inflight_requests,
         }))
     }
 }
@@ -127,6 +132,7 @@ pub struct Upstream {
     explainer: RestClient,
     retry: RetryPolicy,
     health: Health,
+    inflight: InflightLimit,
     metadata: RwLock<Option<ModelMetadata>>,
 }
 
@@ -148,6 +154,7 @@ impl Upstream {
         })?;
         Ok(Arc::new(Upstream {
             retry: RetryPolicy::new(settings.retries),
+            inflight: InflightLimit::new(settings.max_inflight),
             settings,
             transport,
             explainer,
@@ -416,6 +423,7 @@ impl Upstream {
         payload: &Payload,
         ctx: &RequestContext,
     ) -> Result<Reply, UpstreamError> {
+        let _place = self.inflight.admit()?;
         let call = async {
             let prepared = self.prepare(model, payload).await?;
             self.retry.run(|| self.send(&prepared, ctx)).await
@@ -462,6 +470,7 @@ impl Upstream {
             Payload::V2(req) => v1::request_to_v1(req)?.0.into(),
         };
         let path = format!("/v1/models/{model}:explain");
+        let _place = self.inflight.admit()?;
         let call = self.retry.run(|| async {
             let forwarded = headers::forwarded(
                 &ctx.request_id,
