@@ -30,6 +30,9 @@ pub fn histogram() -> Histogram<u64> {
 pub struct Window {
     pub index: u64,
     pub latency: Histogram<u64>,
+    /// Latency of the successful answers only: under overload, what the
+    /// requests the server admitted got (fast refusals would hide it).
+    pub ok_latency: Histogram<u64>,
     pub ok: u64,
     pub errors: BTreeMap<Outcome, u64>,
     pub sent: u64,
@@ -48,6 +51,7 @@ impl Window {
         Window {
             index,
             latency: histogram(),
+            ok_latency: histogram(),
             ok: 0,
             errors: BTreeMap::new(),
             sent: 0,
@@ -64,6 +68,7 @@ impl Window {
     pub fn merge(&mut self, other: &Window) {
         // Both histograms auto-resize, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
+        let _ = self.ok_latency.add(&other.ok_latency);
         let _ = self.lag.add(&other.lag);
         self.ok += other.ok;
         for (k, v) in &other.errors {
@@ -138,6 +143,7 @@ impl Recorder {
             let _ = self.cur.latency.record(micros(latency));
         }
         if outcome.is_ok() {
+            let _ = self.cur.ok_latency.record(micros(latency));
             self.cur.ok += 1;
         } else {
             *self.cur.errors.entry(outcome).or_default() += 1;
@@ -191,6 +197,7 @@ mod tests {
         let w: Vec<Window> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         assert_eq!(w.iter().map(|w| w.index).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!((w[0].sent, w[0].ok, w[0].latency.len()), (1, 1, 1));
+        assert_eq!(w[0].ok_latency.len(), 1);
         assert_eq!((w[1].sent, w[1].completed(), w[1].lag.max()), (1, 0, 30));
         assert_eq!(w[2].errors[&Outcome::Http(500)], 1);
         assert_eq!(w[2].errors[&Outcome::Timeout], 1);
@@ -198,6 +205,11 @@ mod tests {
             w[2].latency.len(),
             1,
             "no latency for a request never answered"
+        );
+        assert_eq!(
+            w[2].ok_latency.len(),
+            0,
+            "errors are not successful answers"
         );
         let mut all = Window::new(0);
         w.iter().for_each(|x| all.merge(x));

@@ -69,6 +69,9 @@ pub struct TargetReport {
     pub duration_s: f64,
     pub rps: f64,
     pub latency_ms: Latency,
+    /// The successful answers' latency alone (what admitted requests got
+    /// when a server refuses the excess).
+    pub ok_latency_ms: Latency,
     pub open_loop: Option<OpenLoopReport>,
     pub stable: Option<bool>,
     pub rounds: Vec<RoundReport>,
@@ -285,6 +288,7 @@ pub fn target_report(
         duration_s: duration,
         rps: ratio(total.completed() as f64, duration),
         latency_ms: latency(&total.latency),
+        ok_latency_ms: latency(&total.ok_latency),
         open_loop,
         stable,
         rounds: round_reports,

@@ -36,6 +36,14 @@ fn details(out: &mut String, t: &TargetReport) {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
         let _ = writeln!(out, "  errors: {}", kinds.join(", "));
+        let l = &t.ok_latency_ms;
+        if l.samples > 0 {
+            let _ = writeln!(
+                out,
+                "  successful answers only: {}, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                l.samples, l.p50, l.p99, l.max
+            );
+        }
     }
     if let Some(o) = &t.open_loop {
         let sched = o
