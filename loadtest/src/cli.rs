@@ -94,9 +94,10 @@ pub struct RunArgs {
     pub headers: Vec<String>,
 
     /// Request body: a V2 inference request (JSON) or a V1 body
-    /// (`{"instances": ...}`); converted to the target's protocol.
+    /// (`{"instances": ...}`); converted to the target's protocol. Repeat
+    /// it for several bodies: each connection sends them in turn.
     #[arg(long)]
-    pub input_data: Option<PathBuf>,
+    pub input_data: Vec<PathBuf>,
     /// Input to generate, `NAME:DATATYPE:DIMS` (e.g. `INPUT0:FP32:1,16`);
     /// adds to or replaces the model's metadata.
     #[arg(long = "input")]

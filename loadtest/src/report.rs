@@ -55,6 +55,7 @@ pub struct TargetInfo {
     pub protocol: crate::target::Protocol,
     pub http_version: &'static str,
     pub tls: bool,
+    /// Body size; the mean when there are several bodies.
     pub request_bytes: usize,
 }
 

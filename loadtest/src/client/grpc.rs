@@ -11,7 +11,7 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use super::{Dialer, Endpoint, validate};
+use super::{BodyCursor, Dialer, Endpoint, validate};
 use crate::outcome::Outcome;
 
 const MODEL_INFER: &str = "/inference.GRPCInferenceService/ModelInfer";
@@ -93,12 +93,14 @@ pub struct GrpcConn {
     ep: Arc<Endpoint>,
     client: tonic::client::Grpc<Channel>,
     path: PathAndQuery,
+    cursor: BodyCursor,
 }
 
 impl GrpcConn {
-    pub fn new(ep: Arc<Endpoint>, channel: Channel) -> Self {
+    pub fn new(ep: Arc<Endpoint>, channel: Channel, cursor: BodyCursor) -> Self {
         GrpcConn {
             ep,
+            cursor,
             client: tonic::client::Grpc::new(channel),
             path: PathAndQuery::from_static(MODEL_INFER),
         }
@@ -108,7 +110,8 @@ impl GrpcConn {
         if self.client.ready().await.is_err() {
             return Outcome::Connect;
         }
-        let mut req = tonic::Request::new(self.ep.body.clone());
+        let body = self.cursor.next(&self.ep).bytes.clone();
+        let mut req = tonic::Request::new(body);
         for (k, v) in &self.ep.headers {
             if let Ok(v) = tonic::metadata::MetadataValue::try_from(v.as_bytes())
                 && let Ok(k) = tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes())

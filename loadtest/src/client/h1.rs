@@ -9,15 +9,15 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Endpoint, Stream, validate};
+use super::{Endpoint, RequestBody, Stream, validate};
 use crate::outcome::Outcome;
 
 const MAX_HEADERS: usize = 64;
 const READ_CHUNK: usize = 16 * 1024;
 
 /// The request bytes: request line, the endpoint's headers, length, body.
-pub fn encode_request(ep: &Endpoint) -> Bytes {
-    let mut out = Vec::with_capacity(256 + ep.body.len());
+pub fn encode_request(ep: &Endpoint, body: &RequestBody) -> Bytes {
+    let mut out = Vec::with_capacity(256 + body.bytes.len());
     out.extend_from_slice(b"POST ");
     out.extend_from_slice(ep.uri.path().as_bytes());
     if let Some(q) = ep.uri.query() {
@@ -31,8 +31,13 @@ pub fn encode_request(ep: &Endpoint) -> Bytes {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("content-length: {}\r\n\r\n", ep.body.len()).as_bytes());
-    out.extend_from_slice(&ep.body);
+    if let Some(n) = &body.json_len {
+        out.extend_from_slice(b"inference-header-content-length: ");
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", body.bytes.len()).as_bytes());
+    out.extend_from_slice(&body.bytes);
     out.into()
 }
 
@@ -107,7 +112,9 @@ enum Attempt {
 /// One HTTP/1.1 keep-alive connection, reopened when it breaks.
 pub struct H1Conn {
     ep: Arc<Endpoint>,
-    request: Bytes,
+    /// Each body's whole request, encoded once; sent in turn from `next`.
+    requests: Vec<Bytes>,
+    next: usize,
     stream: Option<Stream>,
     /// Requests answered on the current connection.
     served: u64,
@@ -115,10 +122,13 @@ pub struct H1Conn {
 }
 
 impl H1Conn {
-    pub async fn open(ep: Arc<Endpoint>) -> io::Result<Self> {
+    /// A connection whose first request carries body `start` (modulo their count).
+    pub async fn open(ep: Arc<Endpoint>, start: usize) -> io::Result<Self> {
         let stream = Some(ep.dialer.connect().await?);
+        let requests: Vec<Bytes> = ep.bodies.iter().map(|b| encode_request(&ep, b)).collect();
         Ok(H1Conn {
-            request: encode_request(&ep),
+            next: start % requests.len().max(1),
+            requests,
             ep,
             stream,
             served: 0,
@@ -132,6 +142,10 @@ impl H1Conn {
     }
 
     pub async fn call(&mut self) -> Outcome {
+        let Some(request) = self.requests.get(self.next).cloned() else {
+            return Outcome::Io;
+        };
+        self.next = (self.next + 1) % self.requests.len();
         for _ in 0..2 {
             if self.stream.is_none() {
                 match self.ep.dialer.connect().await {
@@ -142,7 +156,7 @@ impl H1Conn {
                     Err(_) => return Outcome::Connect,
                 }
             }
-            match self.attempt().await {
+            match self.attempt(&request).await {
                 Attempt::Done(o) => return o,
                 Attempt::NotSent => self.stream = None,
                 Attempt::Failed => {
@@ -154,13 +168,13 @@ impl H1Conn {
         Outcome::Io
     }
 
-    async fn attempt(&mut self) -> Attempt {
+    async fn attempt(&mut self, request: &[u8]) -> Attempt {
         let reused = self.served > 0;
         let Some(stream) = self.stream.as_mut() else {
             return Attempt::NotSent;
         };
         self.buf.clear();
-        if stream.write_all(&self.request).await.is_err() {
+        if stream.write_all(request).await.is_err() {
             return if reused {
                 Attempt::NotSent
             } else {
@@ -297,6 +311,10 @@ mod tests {
     }
 
     fn endpoint(addr: String) -> Arc<Endpoint> {
+        endpoint_with(addr, &[b"{}"])
+    }
+
+    fn endpoint_with(addr: String, bodies: &[&'static [u8]]) -> Arc<Endpoint> {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, addr.parse().unwrap());
         Arc::new(Endpoint {
@@ -305,7 +323,13 @@ mod tests {
             http: HttpVersion::H1,
             uri: "/v2/models/m/infer".parse().unwrap(),
             headers,
-            body: Bytes::from_static(b"{}"),
+            bodies: bodies
+                .iter()
+                .map(|b| RequestBody {
+                    bytes: Bytes::from_static(b),
+                    json_len: None,
+                })
+                .collect(),
             validate: false,
         })
     }
@@ -314,9 +338,57 @@ mod tests {
     fn the_request_is_encoded_once_with_its_length() {
         let ep = endpoint("127.0.0.1:1".into());
         assert_eq!(
-            &encode_request(&ep)[..],
+            &encode_request(&ep, &ep.bodies[0])[..],
             b"POST /v2/models/m/infer HTTP/1.1\r\nhost: 127.0.0.1:1\r\ncontent-length: 2\r\n\r\n{}"
         );
+        let binary = RequestBody {
+            bytes: Bytes::from_static(b"{}\x01"),
+            json_len: Some(http::HeaderValue::from(2)),
+        };
+        assert_eq!(
+            &encode_request(&ep, &binary)[..],
+            b"POST /v2/models/m/infer HTTP/1.1\r\nhost: 127.0.0.1:1\r\ninference-header-content-length: 2\r\ncontent-length: 3\r\n\r\n{}\x01"
+        );
+    }
+
+    #[tokio::test]
+    async fn several_bodies_are_sent_in_turn_from_the_connections_start() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            loop {
+                let mut chunk = [0u8; 1024];
+                let n = s.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                // Every body here is 2 bytes.
+                while let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    if buf.len() < i + 6 {
+                        break;
+                    }
+                    tx.send(buf[i + 4..i + 6].to_vec()).unwrap();
+                    buf.drain(..i + 6);
+                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+        let ep = endpoint_with(addr, &[b"aa", b"bb", b"cc"]);
+        let mut conn = H1Conn::open(ep, 4).await.unwrap();
+        for _ in 0..4 {
+            assert_eq!(conn.call().await, Outcome::Ok);
+        }
+        let mut sent = Vec::new();
+        for _ in 0..4 {
+            sent.push(rx.recv().await.unwrap());
+        }
+        assert_eq!(sent, [b"bb", b"cc", b"aa", b"bb"]);
     }
 
     #[tokio::test]
@@ -328,7 +400,7 @@ mod tests {
             b"HTTP/1.1 503 Unavailable\r\nconnection: close\r\n\r\nbusy",
         ])
         .await;
-        let mut conn = H1Conn::open(endpoint(addr)).await.unwrap();
+        let mut conn = H1Conn::open(endpoint(addr), 0).await.unwrap();
         assert_eq!(conn.call().await, Outcome::Ok);
         assert_eq!(conn.call().await, Outcome::Ok);
         assert_eq!(conn.call().await, Outcome::Http(429));
@@ -343,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_cut_short_is_an_io_error() {
         let addr = server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"]).await;
-        let mut conn = H1Conn::open(endpoint(addr)).await.unwrap();
+        let mut conn = H1Conn::open(endpoint(addr), 0).await.unwrap();
         assert_eq!(conn.call().await, Outcome::Io);
     }
 

@@ -12,17 +12,23 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::{Dialer, Endpoint, Stream, validate};
+use super::{BodyCursor, Dialer, Endpoint, RequestBody, Stream, validate};
 use crate::outcome::Outcome;
 
 type Body = Full<Bytes>;
 
-fn request(ep: &Endpoint) -> Request<Body> {
+fn request(ep: &Endpoint, body: &RequestBody) -> Request<Body> {
     // The body is a reference-counted copy; only the header map is cloned.
-    let mut req = Request::new(Full::new(ep.body.clone()));
+    let mut req = Request::new(Full::new(body.bytes.clone()));
     *req.method_mut() = Method::POST;
     *req.uri_mut() = ep.uri.clone();
     *req.headers_mut() = ep.headers.clone();
+    if let Some(n) = &body.json_len {
+        req.headers_mut().insert(
+            infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH,
+            n.clone(),
+        );
+    }
     req
 }
 
@@ -102,13 +108,15 @@ impl H2Shared {
 pub struct H2Conn {
     shared: Arc<H2Shared>,
     cached: Option<http2::SendRequest<Body>>,
+    cursor: BodyCursor,
 }
 
 impl H2Conn {
-    pub fn new(shared: Arc<H2Shared>) -> Self {
+    pub fn new(shared: Arc<H2Shared>, cursor: BodyCursor) -> Self {
         H2Conn {
             shared,
             cached: None,
+            cursor,
         }
     }
 
@@ -121,9 +129,10 @@ impl H2Conn {
             },
         };
         let ep = &*self.shared.ep;
+        let body = self.cursor.next(ep);
         let result = async {
             send.ready().await?;
-            let resp = send.send_request(request(ep)).await?;
+            let resp = send.send_request(request(ep, body)).await?;
             outcome(ep, resp).await
         }
         .await;

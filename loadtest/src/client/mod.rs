@@ -37,8 +37,34 @@ pub struct Endpoint {
     /// Path-only URI (HTTP/1.1 sends Host) or absolute (HTTP/2 sends :authority).
     pub uri: Uri,
     pub headers: HeaderMap,
-    pub body: Bytes,
+    /// The requests' bodies (one, or several sent in turn), never empty.
+    pub bodies: Vec<RequestBody>,
     pub validate: bool,
+}
+
+/// One request body, encoded for the endpoint's protocol.
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    pub bytes: Bytes,
+    /// `Inference-Header-Content-Length` (binary extension).
+    pub json_len: Option<HeaderValue>,
+}
+
+/// Which body a connection sends next: each connection starts at its own
+/// index and takes the bodies in turn, so several bodies are in flight at once.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyCursor(usize);
+
+impl BodyCursor {
+    pub fn new(start: usize) -> Self {
+        BodyCursor(start)
+    }
+
+    pub fn next<'a>(&mut self, ep: &'a Endpoint) -> &'a RequestBody {
+        let body = &ep.bodies[self.0 % ep.bodies.len()];
+        self.0 = self.0.wrapping_add(1);
+        body
+    }
 }
 
 /// Options shared by every target of a run.
@@ -93,7 +119,7 @@ impl Endpoint {
     pub fn new(
         spec: &TargetSpec,
         protocol: Protocol,
-        encoded: &Encoded,
+        encoded: &[Encoded],
         opts: &EndpointOptions<'_>,
     ) -> Result<Self> {
         let http = http_version(protocol, opts.http2);
@@ -112,23 +138,30 @@ impl Endpoint {
                 .map_err(|e| LoadError::usage(format!("host '{}': {e}", spec.authority())))?;
             headers.insert(HOST, host);
         }
-        let body = match encoded {
-            Encoded::Http { body, json_len } => {
-                let ct = match json_len {
-                    Some(n) => {
-                        headers.insert(
-                            infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH,
-                            HeaderValue::from(*n),
-                        );
-                        "application/octet-stream"
-                    }
-                    None => "application/json",
-                };
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-                body.clone()
-            }
-            Encoded::Grpc(msg) => msg.clone(),
+        let Some(first) = encoded.first() else {
+            return Err(LoadError::usage("no request body"));
         };
+        if let Encoded::Http { json_len, .. } = first {
+            let ct = if json_len.is_some() {
+                "application/octet-stream"
+            } else {
+                "application/json"
+            };
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        let bodies = encoded
+            .iter()
+            .map(|e| match e {
+                Encoded::Http { body, json_len } => RequestBody {
+                    bytes: body.clone(),
+                    json_len: json_len.map(HeaderValue::from),
+                },
+                Encoded::Grpc(msg) => RequestBody {
+                    bytes: msg.clone(),
+                    json_len: None,
+                },
+            })
+            .collect();
         for h in opts.headers {
             let (k, v) = parse_header(h)?;
             headers.insert(k, v);
@@ -139,7 +172,7 @@ impl Endpoint {
             http,
             uri,
             headers,
-            body,
+            bodies,
             validate: opts.validate,
         })
     }
@@ -189,6 +222,7 @@ pub async fn connect(ep: &Arc<Endpoint>, workers: usize, shared: usize) -> Resul
                 conns.push(Conn::Grpc(grpc::GrpcConn::new(
                     ep.clone(),
                     channels[i % channels.len()].clone(),
+                    BodyCursor::new(i),
                 )));
             }
         }
@@ -202,13 +236,16 @@ pub async fn connect(ep: &Arc<Endpoint>, workers: usize, shared: usize) -> Resul
                 );
             }
             for i in 0..workers {
-                conns.push(Conn::H2(http::H2Conn::new(pools[i % pools.len()].clone())));
+                conns.push(Conn::H2(http::H2Conn::new(
+                    pools[i % pools.len()].clone(),
+                    BodyCursor::new(i),
+                )));
             }
         }
         (_, HttpVersion::H1) => {
-            for _ in 0..workers {
+            for i in 0..workers {
                 conns.push(Conn::H1(
-                    h1::H1Conn::open(ep.clone())
+                    h1::H1Conn::open(ep.clone(), i)
                         .await
                         .map_err(|e| unreachable(e.to_string()))?,
                 ));

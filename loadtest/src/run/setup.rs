@@ -78,10 +78,11 @@ pub async fn prepare(args: &RunArgs) -> Result<Vec<Prepared>> {
         insecure: args.insecure,
         cacert: args.cacert.clone(),
     };
-    let file = match &args.input_data {
-        Some(path) => Some(payload::read_file(path)?),
-        None => None,
-    };
+    let files = args
+        .input_data
+        .iter()
+        .map(|path| payload::read_file(path))
+        .collect::<Result<Vec<_>>>()?;
     let opts = EndpointOptions {
         model: &args.model,
         version: args.model_version.as_deref(),
@@ -94,8 +95,24 @@ pub async fn prepare(args: &RunArgs) -> Result<Vec<Prepared>> {
     for text in &args.targets {
         let spec = TargetSpec::parse(text)?;
         let protocol = spec.protocol.unwrap_or(args.protocol);
-        let (source, md) = source_for(args, file.as_ref(), &spec, protocol, &tls).await?;
-        let encoded = payload::encode(&source, protocol, &args.model, opts.version, &md)?;
+        // One body per file (metadata asked for each, at set-up only), or
+        // one generated.
+        let mut encoded = Vec::new();
+        let sources: Vec<Option<&Source>> = if files.is_empty() {
+            vec![None]
+        } else {
+            files.iter().map(Some).collect()
+        };
+        for file in sources {
+            let (source, md) = source_for(args, file, &spec, protocol, &tls).await?;
+            encoded.push(payload::encode(
+                &source,
+                protocol,
+                &args.model,
+                opts.version,
+                &md,
+            )?);
+        }
         let endpoint = Endpoint::new(&spec, protocol, &encoded, &opts)?;
         let info = TargetInfo {
             label: spec.label.clone(),
@@ -106,7 +123,7 @@ pub async fn prepare(args: &RunArgs) -> Result<Vec<Prepared>> {
                 HttpVersion::H2 => "2",
             },
             tls: spec.tls,
-            request_bytes: encoded.len(),
+            request_bytes: encoded.iter().map(|e| e.len()).sum::<usize>() / encoded.len().max(1),
         };
         out.push(Prepared {
             info,
