@@ -64,12 +64,11 @@ impl ModelRepository for TransformerRepository {
     }
 }
 
+/// A transform's error under the class it names (`TransformError::class`).
 fn from_transform(e: TransformError) -> InferError {
-    let msg = e.to_string();
     match e {
         TransformError::Proto(p) => InferError::Proto(p),
-        TransformError::InvalidInput(_) => InferError::InvalidInput(msg),
-        TransformError::BadAnswer(_) | TransformError::Config(_) => InferError::Internal(msg),
+        other => InferError::classed(other.class(), other.to_string()),
     }
 }
 
@@ -100,6 +99,10 @@ impl Model for TransformerModel {
         !self.readiness_follows_predictor || self.upstream.is_healthy()
     }
 
+    async fn probe_ready(&self) -> bool {
+        !self.readiness_follows_predictor || self.upstream.probe_healthy(&self.name).await
+    }
+
     async fn preprocess(
         &self,
         payload: Payload,
@@ -112,7 +115,7 @@ impl Model for TransformerModel {
     }
 
     async fn predict(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
-        let mut reply = self.upstream.predict(&self.name, &payload, ctx).await?;
+        let mut reply = self.upstream.predict(&self.name, payload, ctx).await?;
         // A v1 predictor's answer becomes tensors here, not in the front
         // end: named by the rule of docs/protocol.md, and a malformed one is
         // the predictor's fault (502), not the caller's (400).
@@ -142,6 +145,49 @@ impl Model for TransformerModel {
     }
 
     async fn explain(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
-        Ok(self.upstream.explain(&self.name, &payload, ctx).await?)
+        Ok(self.upstream.explain(&self.name, payload, ctx).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use infergate_proto::ProtoError;
+
+    use super::*;
+
+    /// Each transform error as REST and gRPC callers see it.
+    #[test]
+    fn every_transform_error_gets_its_class_status_and_code() {
+        use tonic::Code;
+        let cases = [
+            (
+                TransformError::InvalidInput("no field 'x'".into()),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                TransformError::Proto(ProtoError::tensor("x", "bad")),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                TransformError::BadAnswer("no output".into()),
+                500,
+                Code::Internal,
+            ),
+            (
+                TransformError::Config("bad step".into()),
+                500,
+                Code::Internal,
+            ),
+        ];
+        for (e, status, code) in cases {
+            let (class, text) = (e.class(), e.to_string());
+            let infer = from_transform(e);
+            assert_eq!(infer.class(), class, "{text}");
+            assert_eq!(infer.http_status(), status, "{text}");
+            assert_eq!(infer.to_status().code(), code, "{text}");
+            assert_eq!(infer.to_string(), text);
+        }
     }
 }

@@ -1,4 +1,5 @@
 //! The error of the predictor layer, and how it reaches clients.
+use infergate_proto::ErrorClass;
 use infergate_server::InferError;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,20 +50,89 @@ impl PredictorError {
     }
 }
 
-impl From<PredictorError> for InferError {
-    fn from(e: PredictorError) -> Self {
-        let msg = e.to_string();
-        match e {
-            PredictorError::Input(_) | PredictorError::OrtInput(_) => InferError::InvalidInput(msg),
-            PredictorError::QueueFull(_) => InferError::Overloaded(msg),
-            PredictorError::QueueTimeout(..) => InferError::Timeout(msg),
-            PredictorError::Stopped(_) => InferError::ModelNotReady(msg),
+impl PredictorError {
+    /// The class callers see this error under: the request's fault is
+    /// invalid input (400), a full queue overload (429), a queue timeout 504,
+    /// a model stopped mid-request not ready (503), the rest internal (500).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            PredictorError::Input(_) | PredictorError::OrtInput(_) => ErrorClass::InvalidInput,
+            PredictorError::QueueFull(_) => ErrorClass::Overloaded,
+            PredictorError::QueueTimeout(..) => ErrorClass::Timeout,
+            PredictorError::Stopped(_) => ErrorClass::NotReady,
             PredictorError::Runtime(_)
             | PredictorError::Load { .. }
             | PredictorError::OrtRun(_)
-            | PredictorError::Storage(_) => InferError::Internal(msg),
+            | PredictorError::Storage(_) => ErrorClass::Internal,
         }
     }
 }
 
+impl From<PredictorError> for InferError {
+    fn from(e: PredictorError) -> Self {
+        InferError::classed(e.class(), e.to_string())
+    }
+}
+
 pub type Result<T, E = PredictorError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each predictor error as REST and gRPC callers see it.
+    #[test]
+    fn every_predictor_error_gets_its_class_status_and_code() {
+        use tonic::Code;
+        let cases = [
+            (
+                PredictorError::Input("bad shape".into()),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                PredictorError::OrtInput("rank".into()),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                PredictorError::QueueFull("mlp".into()),
+                429,
+                Code::ResourceExhausted,
+            ),
+            (
+                PredictorError::QueueTimeout("mlp".into(), 5),
+                504,
+                Code::DeadlineExceeded,
+            ),
+            (
+                PredictorError::Stopped("mlp".into()),
+                503,
+                Code::Unavailable,
+            ),
+            (
+                PredictorError::Runtime("no ORT".into()),
+                500,
+                Code::Internal,
+            ),
+            (
+                PredictorError::Load {
+                    model: "m".into(),
+                    reason: "bad".into(),
+                },
+                500,
+                Code::Internal,
+            ),
+            (PredictorError::OrtRun("failed".into()), 500, Code::Internal),
+            (PredictorError::Storage("gone".into()), 500, Code::Internal),
+        ];
+        for (e, status, code) in cases {
+            let (class, text) = (e.class(), e.to_string());
+            let infer = InferError::from(e);
+            assert_eq!(infer.class(), class, "{text}");
+            assert_eq!(infer.http_status(), status, "{text}");
+            assert_eq!(infer.to_status().code(), code, "{text}");
+            assert_eq!(infer.to_string(), text);
+        }
+    }
+}

@@ -51,6 +51,12 @@ impl DataPlane {
         !self.draining.load(Ordering::Acquire) && self.registry.all_ready()
     }
 
+    /// `ready` as a probe asks it: models may find out now
+    /// (`Model::probe_ready`).
+    pub async fn probe_ready(&self) -> bool {
+        !self.draining.load(Ordering::Acquire) && self.registry.probe_all_ready().await
+    }
+
     /// Marks the server as going away: readiness turns false at once so that
     /// load balancers stop sending while in-flight requests finish.
     pub fn start_draining(&self) {
@@ -60,6 +66,23 @@ impl DataPlane {
     /// The ready model `name`, checking `version` when one is asked for.
     pub fn model(&self, name: &str, version: Option<&str>) -> Result<Arc<dyn Model>> {
         let model = self.registry.get_ready(name)?;
+        Self::at_version(model, name, version)
+    }
+
+    /// `model` as a probe asks it (a model's ready endpoint, ModelReady).
+    pub async fn probe_model(&self, name: &str, version: Option<&str>) -> Result<Arc<dyn Model>> {
+        let model = self.registry.get(name)?;
+        if !model.probe_ready().await {
+            return Err(InferError::ModelNotReady(name.to_string()));
+        }
+        Self::at_version(model, name, version)
+    }
+
+    fn at_version(
+        model: Arc<dyn Model>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Arc<dyn Model>> {
         if let Some(v) = version {
             if let Some(one) = model.version(v) {
                 return Ok(one);

@@ -55,6 +55,12 @@ pub enum InferError {
     /// An error an upstream answered, passed on with its own HTTP status.
     #[error("{message}")]
     Upstream { status: u16, message: String },
+
+    /// An error of another layer (transforms, the upstream, the predictor)
+    /// under the class that layer's error names: its status and code come
+    /// from the one class table like every other error's.
+    #[error("{message}")]
+    Classed { class: ErrorClass, message: String },
 }
 
 impl InferError {
@@ -75,6 +81,15 @@ impl InferError {
             InferError::BadGateway(_) => ErrorClass::BadGateway,
             InferError::Internal(_) => ErrorClass::Internal,
             InferError::Upstream { status, .. } => ErrorClass::from_http_status(*status),
+            InferError::Classed { class, .. } => *class,
+        }
+    }
+
+    /// An error of another layer, by its class.
+    pub fn classed(class: ErrorClass, message: impl Into<String>) -> Self {
+        InferError::Classed {
+            class,
+            message: message.into(),
         }
     }
 

@@ -63,7 +63,7 @@ impl GrpcInferenceService for GrpcApi {
         _: Request<ServerReadyRequest>,
     ) -> Result<Response<ServerReadyResponse>, Status> {
         Ok(Response::new(ServerReadyResponse {
-            ready: self.dataplane.ready(),
+            ready: self.dataplane.probe_ready().await,
         }))
     }
 
@@ -75,7 +75,11 @@ impl GrpcInferenceService for GrpcApi {
         // answered "no", as Triton does, so that tritonclient's
         // is_model_ready() returns False instead of raising.
         let r = req.into_inner();
-        let ready = self.dataplane.model(&r.name, version(&r.version)).is_ok();
+        let ready = self
+            .dataplane
+            .probe_model(&r.name, version(&r.version))
+            .await
+            .is_ok();
         Ok(Response::new(ModelReadyResponse { ready }))
     }
 
@@ -231,11 +235,13 @@ pub fn router(api: GrpcApi, settings: &GrpcSettings) -> Result<GrpcRouter, Infer
     let dataplane = Arc::downgrade(&api.dataplane);
     let (reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(async move {
-        // Kubernetes gRPC probes and grpc-health-probe read this service; the
-        // task ends with the data plane.
+        // Kubernetes gRPC probes and grpc-health-probe read this service: it
+        // follows probe readiness (a transformer whose readiness follows its
+        // predictor asks it at most twice a second); the task ends with the
+        // data plane.
         let mut last = None;
         while let Some(dataplane) = dataplane.upgrade() {
-            let ready = dataplane.ready();
+            let ready = dataplane.probe_ready().await;
             drop(dataplane);
             if last != Some(ready) {
                 let status = if ready {

@@ -26,6 +26,13 @@ pub trait Model: Send + Sync + 'static {
         true
     }
 
+    /// Readiness as a probe (the ready endpoints, ServerReady, ModelReady)
+    /// asks it: may find out now, as a transformer asks its predictor;
+    /// inference keeps using `is_ready`.
+    async fn probe_ready(&self) -> bool {
+        self.is_ready()
+    }
+
     /// Called when the repository loads the model, before it is served
     /// (KServe's `load()`).
     async fn load(&self) -> Result<()> {

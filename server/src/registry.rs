@@ -104,6 +104,17 @@ impl ModelRegistry {
         self.read().values().all(|m| m.is_ready())
     }
 
+    /// `all_ready` as a probe asks it (`Model::probe_ready`).
+    pub async fn probe_all_ready(&self) -> bool {
+        let models: Vec<Arc<dyn Model>> = self.read().values().cloned().collect();
+        for m in models {
+            if !m.probe_ready().await {
+                return false;
+            }
+        }
+        true
+    }
+
     pub async fn load(&self, name: &str) -> Result<()> {
         check_model_name(name)?;
         let _one_at_a_time = self.changes.lock().await;

@@ -96,7 +96,9 @@ pub struct UpstreamFlags {
           default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = strtobool)]
     pub enable_predictor_health_check: bool,
 
-    /// Seconds between active predictor health checks (model ready endpoints / ModelReady).
+    /// Seconds between active predictor health checks (model ready endpoints / ModelReady);
+    /// 0.25 s while the predictor is unhealthy. Readiness probes also check it when the
+    /// last check is older than 0.5 s.
     #[arg(
         long = "predictor_health_check_interval_seconds",
         env = "INFERGATE_PREDICTOR_HEALTH_CHECK_INTERVAL_SECONDS",

@@ -2,7 +2,7 @@
 //! and its predictor, and whether trying again is safe.
 use std::time::Duration;
 
-use infergate_proto::ProtoError;
+use infergate_proto::{ErrorClass, ProtoError};
 use infergate_server::InferError;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -68,6 +68,34 @@ impl UpstreamError {
         )
     }
 
+    /// The class callers see this error under (docs/protocol.md): the
+    /// predictor unreachable or not taking requests is 503 / UNAVAILABLE,
+    /// a broken or unreadable answer 502, no answer in time 504, a full
+    /// in-flight limit 429 / RESOURCE_EXHAUSTED.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            UpstreamError::Unreachable { .. } | UpstreamError::Unavailable { .. } => {
+                ErrorClass::NotReady
+            }
+            UpstreamError::Timeout(_) => ErrorClass::Timeout,
+            UpstreamError::Status { status, .. } => ErrorClass::from_http_status(*status),
+            UpstreamError::Tls { .. }
+            | UpstreamError::Transport { .. }
+            | UpstreamError::BadAnswer(_)
+            | UpstreamError::TooLarge { .. }
+            | UpstreamError::UnexpectedStatus { .. } => ErrorClass::BadGateway,
+            UpstreamError::Proto(p) => p.class(),
+            UpstreamError::Overloaded { .. } => ErrorClass::Overloaded,
+            UpstreamError::Config(_) => ErrorClass::Internal,
+        }
+    }
+
+    /// Whether the predictor refused the request without taking it (nothing
+    /// listening, or gRPC UNAVAILABLE): readiness turns false at once.
+    pub fn is_refusal(&self) -> bool {
+        self.is_retryable()
+    }
+
     /// Whether this says the predictor is unwell (for passive health).
     pub fn is_health_failure(&self) -> bool {
         matches!(
@@ -81,24 +109,11 @@ impl UpstreamError {
 
 impl From<UpstreamError> for InferError {
     fn from(e: UpstreamError) -> Self {
-        let msg = e.to_string();
         match e {
-            UpstreamError::Unreachable { .. } | UpstreamError::Unavailable { .. } => {
-                InferError::Upstream {
-                    status: 503,
-                    message: msg,
-                }
-            }
-            UpstreamError::Timeout(_) => InferError::Timeout(msg),
-            UpstreamError::Status { status, message } => InferError::Upstream { status, message },
-            UpstreamError::Tls { .. }
-            | UpstreamError::Transport { .. }
-            | UpstreamError::BadAnswer(_)
-            | UpstreamError::TooLarge { .. }
-            | UpstreamError::UnexpectedStatus { .. } => InferError::BadGateway(msg),
             UpstreamError::Proto(p) => InferError::Proto(p),
-            UpstreamError::Overloaded { .. } => InferError::Overloaded(msg),
-            UpstreamError::Config(_) => InferError::Internal(msg),
+            // The predictor's own error keeps its own status.
+            UpstreamError::Status { status, message } => InferError::Upstream { status, message },
+            other => InferError::classed(other.class(), other.to_string()),
         }
     }
 }
@@ -123,4 +138,125 @@ pub fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         next = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each upstream error as REST and gRPC callers see it.
+    #[test]
+    fn every_upstream_error_gets_its_class_status_and_code() {
+        use tonic::Code;
+        let host = || "p:80".to_string();
+        let cases = [
+            (
+                UpstreamError::Unreachable {
+                    host: host(),
+                    reason: "refused".into(),
+                },
+                503,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::Unavailable {
+                    host: host(),
+                    reason: "gone".into(),
+                },
+                503,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::Timeout(Duration::from_secs(1)),
+                504,
+                Code::DeadlineExceeded,
+            ),
+            (
+                UpstreamError::Tls {
+                    host: host(),
+                    reason: "bad CA".into(),
+                },
+                502,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::Transport {
+                    host: host(),
+                    reason: "reset".into(),
+                },
+                502,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::BadAnswer("not JSON".into()),
+                502,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::TooLarge { limit: 10 },
+                502,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::UnexpectedStatus {
+                    status: 302,
+                    message: "moved".into(),
+                },
+                502,
+                Code::Unavailable,
+            ),
+            (
+                UpstreamError::Overloaded { limit: 4 },
+                429,
+                Code::ResourceExhausted,
+            ),
+            (UpstreamError::Config("no".into()), 500, Code::Internal),
+            (
+                UpstreamError::Proto(ProtoError::tensor("x", "bad shape")),
+                400,
+                Code::InvalidArgument,
+            ),
+            (
+                UpstreamError::Status {
+                    status: 404,
+                    message: "no model".into(),
+                },
+                404,
+                Code::NotFound,
+            ),
+            (
+                UpstreamError::Status {
+                    status: 500,
+                    message: "boom".into(),
+                },
+                500,
+                Code::Internal,
+            ),
+        ];
+        for (e, status, code) in cases {
+            let class = e.class();
+            let text = e.to_string();
+            let infer = InferError::from(e);
+            assert_eq!(infer.class(), class, "{text}");
+            assert_eq!(infer.http_status(), status, "{text}");
+            assert_eq!(
+                class.http_status(),
+                status,
+                "{text}: the class table's status"
+            );
+            assert_eq!(infer.to_status().code(), code, "{text}");
+            assert_eq!(infer.to_string(), text, "the message passes unchanged");
+        }
+    }
+
+    #[test]
+    fn a_predictor_status_outside_the_table_keeps_its_own_rest_status() {
+        let e = UpstreamError::Status {
+            status: 418,
+            message: "teapot".into(),
+        };
+        let infer = InferError::from(e);
+        assert_eq!(infer.http_status(), 418);
+        assert_eq!(infer.to_status().code(), tonic::Code::InvalidArgument);
+    }
 }

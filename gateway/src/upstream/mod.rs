@@ -1,6 +1,10 @@
 //! The transformer's predictor, as KServe's `PredictorConfig` describes it:
 //! host, protocol (v1, v2, grpc-v2), TLS, timeout, retries, health checks.
-//! Requests are put in the predictor's protocol here and answers read back.
+//! Each protocol is one `PredictorClient` (`v1_rest`, `v2_rest`, `grpc`)
+//! that puts requests in its wire form and reads answers back; `Upstream`
+//! adds what every protocol shares: the in-flight limit, retries, the
+//! timeout, health and the metadata cache.
+mod client;
 mod error;
 mod grpc;
 mod headers;
@@ -10,26 +14,23 @@ mod rest;
 mod retry;
 mod tls;
 mod v1_answer;
+mod v1_rest;
+mod v2_rest;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::Method;
-use infergate_proto::grpc::pb::ModelInferRequest;
-use infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient;
-use infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH;
-use infergate_proto::{
-    InferRequest, ModelMetadata, Payload, Reply, RequestContext, grpc as pgrpc, v1, v2,
-};
-use tonic::transport::Channel;
+use infergate_proto::{ModelMetadata, Payload, Reply, RequestContext};
 
+use client::PredictorClient;
 pub use error::UpstreamError;
 use health::Health;
 use inflight::InflightLimit;
-use rest::RestClient;
+use rest::{RestBody, RestClient};
 use retry::RetryPolicy;
+use v1_rest::{V1Rest, v1_body, v1_reply};
+use v2_rest::V2Rest;
 
 use crate::config::{PredictorProtocol, UpstreamFlags, parse_predictor_host};
 
@@ -107,42 +108,43 @@ impl UpstreamSettings {
     }
 }
 
-enum Transport {
-    Rest(Box<RestClient>),
-    Grpc(GrpcInferenceServiceClient<Channel>),
-}
-
-/// A request in the predictor's wire form, built once and sent as often as
-/// retries need.
-enum Prepared {
-    Rest {
-        path: String,
-        content_type: &'static str,
-        extra: Vec<(&'static str, String)>,
-        body: Bytes,
-        /// Whether the request holds rows (a V1 answer must then have some).
-        rows: bool,
-    },
-    Grpc(Box<ModelInferRequest>),
-}
-
 pub struct Upstream {
     settings: UpstreamSettings,
-    transport: Transport,
+    /// The predictor, in its protocol.
+    client: Box<dyn PredictorClient>,
     explainer: RestClient,
     retry: RetryPolicy,
     health: Health,
+    /// One probe-time check at a time; the probes that wait take its result.
+    probe: tokio::sync::Mutex<()>,
     inflight: InflightLimit,
     metadata: RwLock<Option<ModelMetadata>>,
 }
 
+/// How long a probe may answer from the last check (or the last request's
+/// outcome) instead of asking the predictor again.
+const PROBE_CACHE: Duration = Duration::from_millis(500);
+/// The longest a probe-time check waits for the predictor (Kubernetes'
+/// default probe timeout is 1 s).
+const PROBE_TIMEOUT: Duration = Duration::from_millis(900);
+/// The active check's interval while the predictor is unhealthy.
+const UNHEALTHY_INTERVAL: Duration = Duration::from_millis(250);
+
 impl Upstream {
     pub fn new(settings: UpstreamSettings) -> Result<Arc<Self>, UpstreamError> {
-        let transport = match settings.protocol {
-            PredictorProtocol::GrpcV2 => Transport::Grpc(grpc::channel(&settings)?),
-            PredictorProtocol::V1 | PredictorProtocol::V2 => {
-                Transport::Rest(Box::new(RestClient::new(&settings)?))
-            }
+        let client: Box<dyn PredictorClient> = match settings.protocol {
+            PredictorProtocol::V1 => Box::new(V1Rest {
+                rest: RestClient::new(&settings)?,
+            }),
+            PredictorProtocol::V2 => Box::new(V2Rest {
+                rest: RestClient::new(&settings)?,
+                binary: settings.binary,
+            }),
+            PredictorProtocol::GrpcV2 => Box::new(grpc::GrpcV2 {
+                client: grpc::channel(&settings)?,
+                host: settings.host.clone(),
+                max_response: settings.max_response_bytes,
+            }),
         };
         let explainer = RestClient::new(&UpstreamSettings {
             host: settings
@@ -156,9 +158,10 @@ impl Upstream {
             retry: RetryPolicy::new(settings.retries),
             inflight: InflightLimit::new(settings.max_inflight),
             settings,
-            transport,
+            client,
             explainer,
             health: Health::default(),
+            probe: tokio::sync::Mutex::new(()),
             metadata: RwLock::new(None),
         }))
     }
@@ -169,12 +172,18 @@ impl Upstream {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             while let Some(up) = weak.upgrade() {
-                let ok = up.check_ready(&model).await;
+                let ok = up.check_ready(&model, up.settings.timeout).await;
                 up.health.checked(ok);
                 if ok && up.cached_metadata().is_none() {
                     let _ = up.fetch_metadata(&model).await;
                 }
-                let interval = up.settings.health_interval;
+                // While unhealthy, look again soon: inference is refused
+                // (503) until the predictor is seen back.
+                let interval = if ok {
+                    up.settings.health_interval
+                } else {
+                    up.settings.health_interval.min(UNHEALTHY_INTERVAL)
+                };
                 drop(up);
                 tokio::time::sleep(interval).await;
             }
@@ -185,44 +194,35 @@ impl Upstream {
         self.health.is_healthy()
     }
 
+    /// Health as a readiness probe asks it: what was learnt within
+    /// `PROBE_CACHE`, else a check now (one at a time, bounded by
+    /// `PROBE_TIMEOUT`), so a probe sees the predictor's death or recovery
+    /// within a second while probes cost the predictor at most two checks a
+    /// second.
+    pub async fn probe_healthy(&self, model: &str) -> bool {
+        if let Some(ok) = self.health.fresh(PROBE_CACHE) {
+            return ok;
+        }
+        let _one = self.probe.lock().await;
+        if let Some(ok) = self.health.fresh(PROBE_CACHE) {
+            return ok;
+        }
+        let ok = self.check_ready(model, PROBE_TIMEOUT).await;
+        self.health.checked(ok);
+        ok
+    }
+
     pub fn cached_metadata(&self) -> Option<ModelMetadata> {
         self.metadata.read().ok().and_then(|m| m.clone())
     }
 
-    async fn check_ready(&self, model: &str) -> bool {
-        let check = async {
-            match &self.transport {
-                Transport::Rest(c) => {
-                    let path = match self.settings.protocol {
-                        PredictorProtocol::V1 => format!("/v1/models/{model}"),
-                        _ => format!("/v2/models/{model}/ready"),
-                    };
-                    c.send(
-                        Method::GET,
-                        &path,
-                        std::iter::empty(),
-                        None,
-                        &[],
-                        Bytes::new(),
-                    )
-                    .await
-                    .is_ok_and(|a| a.status == 200)
-                }
-                Transport::Grpc(c) => {
-                    let req = infergate_proto::grpc::pb::ModelReadyRequest {
-                        name: model.to_string(),
-                        version: String::new(),
-                    };
-                    c.clone()
-                        .model_ready(req)
-                        .await
-                        .is_ok_and(|r| r.into_inner().ready)
-                }
-            }
-        };
-        tokio::time::timeout(self.settings.timeout.min(Duration::from_secs(10)), check)
-            .await
-            .unwrap_or(false)
+    async fn check_ready(&self, model: &str, within: Duration) -> bool {
+        tokio::time::timeout(
+            within.min(Duration::from_secs(10)),
+            self.client.ready(model),
+        )
+        .await
+        .unwrap_or(false)
     }
 
     /// The predictor's model metadata (a V1 predictor has none to give).
@@ -230,189 +230,11 @@ impl Upstream {
         if let Some(m) = self.cached_metadata() {
             return Ok(m);
         }
-        let meta = match &self.transport {
-            // V1 has no metadata; many V1 predictors (KServe's, infergate's)
-            // also answer V2 metadata on the same port, which names outputs.
-            Transport::Rest(c) if self.settings.protocol == PredictorProtocol::V1 => {
-                let a = c
-                    .send(
-                        Method::GET,
-                        &format!("/v2/models/{model}"),
-                        std::iter::empty(),
-                        None,
-                        &[],
-                        Bytes::new(),
-                    )
-                    .await?;
-                (a.status == 200)
-                    .then(|| serde_json::from_slice::<ModelMetadata>(&a.body).ok())
-                    .flatten()
-                    .unwrap_or_else(|| ModelMetadata {
-                        name: model.to_string(),
-                        versions: vec![],
-                        platform: String::new(),
-                        inputs: vec![],
-                        outputs: vec![],
-                    })
-            }
-            Transport::Rest(c) => {
-                let a = c
-                    .send(
-                        Method::GET,
-                        &format!("/v2/models/{model}"),
-                        std::iter::empty(),
-                        None,
-                        &[],
-                        Bytes::new(),
-                    )
-                    .await?
-                    .ok()?;
-                serde_json::from_slice(&a.body)
-                    .map_err(|e| UpstreamError::BadAnswer(format!("model metadata: {e}")))?
-            }
-            Transport::Grpc(c) => {
-                let req = infergate_proto::grpc::pb::ModelMetadataRequest {
-                    name: model.to_string(),
-                    version: String::new(),
-                };
-                let resp = c.clone().model_metadata(req).await.map_err(|s| {
-                    grpc::classify(&self.settings.host, s, self.settings.max_response_bytes)
-                })?;
-                pgrpc::metadata_from_grpc(resp.into_inner())?
-            }
-        };
+        let meta = self.client.metadata(model).await?;
         if let Ok(mut cache) = self.metadata.write() {
             *cache = Some(meta.clone());
         }
         Ok(meta)
-    }
-
-    /// The payload as V2 tensors, V1 converted with the predictor's metadata.
-    async fn as_v2(&self, model: &str, payload: &Payload) -> Result<InferRequest, UpstreamError> {
-        match payload {
-            Payload::V2(req) => Ok(req.clone()),
-            Payload::V1(body) => {
-                let inputs = self
-                    .fetch_metadata(model)
-                    .await
-                    .map(|m| m.inputs)
-                    .unwrap_or_default();
-                Ok(v1::request_to_v2(body, &inputs)?.0)
-            }
-        }
-    }
-
-    async fn prepare(&self, model: &str, payload: &Payload) -> Result<Prepared, UpstreamError> {
-        Ok(match (&self.transport, self.settings.protocol) {
-            (Transport::Rest(_), PredictorProtocol::V1) => {
-                let body = match payload {
-                    Payload::V1(v) => serde_json::to_vec(v)
-                        .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?,
-                    Payload::V2(req) => v1::request_to_v1(req)?.0,
-                };
-                Prepared::Rest {
-                    path: format!("/v1/models/{model}:predict"),
-                    content_type: "application/json",
-                    extra: vec![],
-                    body: body.into(),
-                    rows: v1_answer::has_rows(payload),
-                }
-            }
-            (Transport::Rest(_), _) => {
-                let req = self.as_v2(model, payload).await?;
-                let enc = v2::encode_request(&req, self.settings.binary)?;
-                let (content_type, extra) = match enc.json_len {
-                    Some(n) => (
-                        "application/octet-stream",
-                        vec![(INFERENCE_HEADER_CONTENT_LENGTH, n.to_string())],
-                    ),
-                    None => ("application/json", vec![]),
-                };
-                Prepared::Rest {
-                    path: format!("/v2/models/{model}/infer"),
-                    content_type,
-                    extra,
-                    body: enc.body.into(),
-                    rows: v1_answer::has_rows(payload),
-                }
-            }
-            (Transport::Grpc(_), _) => {
-                let req = self.as_v2(model, payload).await?;
-                Prepared::Grpc(Box::new(pgrpc::request_to_grpc(model, None, &req, true)?))
-            }
-        })
-    }
-
-    async fn send(
-        &self,
-        prepared: &Prepared,
-        ctx: &RequestContext,
-    ) -> Result<Reply, UpstreamError> {
-        let forwarded = || {
-            headers::forwarded(
-                &ctx.request_id,
-                &ctx.headers,
-                &self.settings.forward_headers,
-            )
-        };
-        match (&self.transport, prepared) {
-            (
-                Transport::Rest(c),
-                Prepared::Rest {
-                    path,
-                    content_type,
-                    extra,
-                    body,
-                    rows,
-                },
-            ) => {
-                let a = c
-                    .send(
-                        Method::POST,
-                        path,
-                        forwarded(),
-                        Some(content_type),
-                        extra,
-                        body.clone(),
-                    )
-                    .await?
-                    .ok()?;
-                if self.settings.protocol == PredictorProtocol::V1 {
-                    let reply = v1_reply(&a.body)?;
-                    if let Reply::V1(body) = &reply {
-                        v1_answer::check(body, *rows)?;
-                    }
-                    return Ok(reply);
-                }
-                let json_len = a
-                    .headers
-                    .get(INFERENCE_HEADER_CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok());
-                v2::decode_response(&a.body, json_len)
-                    .map(Reply::V2)
-                    .map_err(|e| UpstreamError::BadAnswer(e.to_string()))
-            }
-            (Transport::Grpc(c), Prepared::Grpc(msg)) => {
-                let mut req = tonic::Request::new((**msg).clone());
-                for (k, v) in forwarded() {
-                    if let (Ok(k), Ok(v)) =
-                        (k.parse::<tonic::metadata::MetadataKey<_>>(), v.parse())
-                    {
-                        req.metadata_mut().insert(k, v);
-                    }
-                }
-                let resp = c.clone().model_infer(req).await.map_err(|s| {
-                    grpc::classify(&self.settings.host, s, self.settings.max_response_bytes)
-                })?;
-                pgrpc::response_from_grpc(resp.into_inner())
-                    .map(Reply::V2)
-                    .map_err(|e| UpstreamError::BadAnswer(e.to_string()))
-            }
-            _ => Err(UpstreamError::Config(
-                "request prepared for another transport".into(),
-            )),
-        }
     }
 
     /// Sends a request to the predictor in its protocol, retrying what is
@@ -420,18 +242,28 @@ impl Upstream {
     pub async fn predict(
         &self,
         model: &str,
-        payload: &Payload,
+        payload: Payload,
         ctx: &RequestContext,
     ) -> Result<Reply, UpstreamError> {
         let _place = self.inflight.admit()?;
         let call = async {
-            let prepared = self.prepare(model, payload).await?;
-            self.retry.run(|| self.send(&prepared, ctx)).await
+            let inputs = match payload {
+                Payload::V1(_) if self.client.needs_input_metadata() => self
+                    .fetch_metadata(model)
+                    .await
+                    .map(|m| m.inputs)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let prepared = self.client.prepare(model, payload, &inputs)?;
+            let allow = &self.settings.forward_headers;
+            self.retry.run(|| prepared.send(ctx, allow)).await
         };
         let result = tokio::time::timeout(self.settings.timeout, call)
             .await
             .unwrap_or(Err(UpstreamError::Timeout(self.settings.timeout)));
         match &result {
+            Err(e) if e.is_refusal() => self.health.refused(),
             Err(e) if e.is_health_failure() => self.health.observed(false),
             Err(UpstreamError::Proto(_)) => {}
             _ => self.health.observed(true),
@@ -460,15 +292,10 @@ impl Upstream {
     pub async fn explain(
         &self,
         model: &str,
-        payload: &Payload,
+        payload: Payload,
         ctx: &RequestContext,
     ) -> Result<Reply, UpstreamError> {
-        let body: Bytes = match payload {
-            Payload::V1(v) => serde_json::to_vec(v)
-                .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?
-                .into(),
-            Payload::V2(req) => v1::request_to_v1(req)?.0.into(),
-        };
+        let body = v1_body(payload)?;
         let path = format!("/v1/models/{model}:explain");
         let _place = self.inflight.admit()?;
         let call = self.retry.run(|| async {
@@ -479,14 +306,7 @@ impl Upstream {
             );
             let a = self
                 .explainer
-                .send(
-                    Method::POST,
-                    &path,
-                    forwarded,
-                    Some("application/json"),
-                    &[],
-                    body.clone(),
-                )
+                .post(&path, forwarded, RestBody::json(body.clone()))
                 .await?
                 .ok()?;
             v1_reply(&a.body)
@@ -495,12 +315,4 @@ impl Upstream {
             .await
             .unwrap_or(Err(UpstreamError::Timeout(self.settings.timeout)))
     }
-}
-
-/// A V1 answer body (any JSON; checked by the caller where it must be a
-/// predict answer).
-fn v1_reply(body: &[u8]) -> Result<Reply, UpstreamError> {
-    serde_json::from_slice(body)
-        .map(Reply::V1)
-        .map_err(|e| UpstreamError::BadAnswer(format!("not JSON: {e}")))
 }

@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use infergate_proto::v2::INFERENCE_HEADER_CONTENT_LENGTH;
 
 use super::UpstreamSettings;
 use super::error::{UpstreamError, tls_cause};
@@ -23,6 +24,33 @@ pub struct RestClient {
     authority: Option<HeaderValue>,
     /// Largest answer body read (--max_predictor_response_bytes).
     max_body: usize,
+}
+
+/// A request body and how it is encoded.
+pub struct RestBody {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
+    /// `Inference-Header-Content-Length` (the binary tensor extension).
+    pub json_len: Option<usize>,
+}
+
+impl RestBody {
+    pub fn json(bytes: Bytes) -> Self {
+        RestBody {
+            bytes,
+            content_type: "application/json",
+            json_len: None,
+        }
+    }
+
+    /// A JSON head of `json_len` bytes followed by binary tensors.
+    pub fn binary(bytes: Bytes, json_len: usize) -> Self {
+        RestBody {
+            bytes,
+            content_type: "application/octet-stream",
+            json_len: Some(json_len),
+        }
+    }
 }
 
 /// Most of a predictor's error text relayed to the caller, in bytes.
@@ -97,15 +125,28 @@ impl RestClient {
         })
     }
 
+    /// A GET with no body (readiness, metadata).
+    pub async fn get(&self, path: &str) -> Result<RestAnswer, UpstreamError> {
+        self.send(Method::GET, path, std::iter::empty(), None).await
+    }
+
+    /// A POST of `body` with the forwarded `headers`.
+    pub async fn post<'h>(
+        &self,
+        path: &str,
+        headers: impl Iterator<Item = (&'h str, &'h str)>,
+        body: RestBody,
+    ) -> Result<RestAnswer, UpstreamError> {
+        self.send(Method::POST, path, headers, Some(body)).await
+    }
+
     /// Sends one request and reads the whole answer, up to the size limit.
-    pub async fn send<'h>(
+    async fn send<'h>(
         &self,
         method: Method,
         path: &str,
         headers: impl Iterator<Item = (&'h str, &'h str)>,
-        content_type: Option<&str>,
-        extra: &[(&str, String)],
-        body: Bytes,
+        body: Option<RestBody>,
     ) -> Result<RestAnswer, UpstreamError> {
         let mut req = Request::builder()
             .method(method)
@@ -118,12 +159,16 @@ impl RestClient {
                 req = req.header(k, v);
             }
         }
-        if let Some(ct) = content_type {
-            req = req.header(CONTENT_TYPE, ct);
-        }
-        for (k, v) in extra {
-            req = req.header(*k, v.as_str());
-        }
+        let body = match body {
+            Some(b) => {
+                req = req.header(CONTENT_TYPE, b.content_type);
+                if let Some(n) = b.json_len {
+                    req = req.header(INFERENCE_HEADER_CONTENT_LENGTH, n);
+                }
+                b.bytes
+            }
+            None => Bytes::new(),
+        };
         if let Some(authority) = &self.authority {
             req = req.header(HOST, authority.clone());
         }

@@ -46,16 +46,16 @@ impl RestApi {
                 Ok(body::json(&json!({"models": dp.registry.names()})))
             }
             Route::V1ModelReady(name) => {
-                dp.model(name, None)?;
+                dp.probe_model(name, None).await?;
                 Ok(body::json(&json!({"name": name, "ready": true})))
             }
             Route::V2ModelReady(name, version) => {
-                dp.model(name, version)?;
+                dp.probe_model(name, version).await?;
                 Ok(body::json(&json!({"name": name, "ready": true})))
             }
             Route::V2ServerMetadata => Ok(body::json(&json!(dp.server_metadata()))),
             Route::V2Live => Ok(body::json(&json!({"live": dp.live()}))),
-            Route::V2Ready if dp.ready() => Ok(body::json(&json!({"ready": true}))),
+            Route::V2Ready if dp.probe_ready().await => Ok(body::json(&json!({"ready": true}))),
             Route::V2Ready => Err(InferError::ServerNotReady),
             Route::V2ModelMetadata(name, version) => {
                 let model = dp.registry.get(name)?;
