@@ -10,6 +10,7 @@ pub mod balance;
 pub mod config;
 pub mod ejection;
 pub mod error;
+pub mod grpc_health;
 pub mod grpc_peek;
 pub mod headers;
 pub mod intake;

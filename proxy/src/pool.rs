@@ -1,7 +1,8 @@
 //! A pool of backends: their addresses (resolved at start, and again on an
 //! interval when `resolve_interval_ms` is set: a Kubernetes headless
 //! Service), outstanding requests, passive ejection and active health
-//! (pingora-load-balancing's `Backends` with an `HttpHealthCheck`), and the
+//! (pingora-load-balancing's `Backends` with an `HttpHealthCheck`, or a
+//! `grpc.health.v1` check for gRPC pools), and the
 //! pick for one request.
 
 use std::collections::{BTreeSet, HashMap};
@@ -14,12 +15,15 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::http::RequestHeader;
 use pingora_load_balancing::discovery::ServiceDiscovery;
-use pingora_load_balancing::health_check::HttpHealthCheck;
+use pingora_load_balancing::health_check::{HealthCheck, HttpHealthCheck};
 use pingora_load_balancing::{Backend, Backends};
 
 use crate::balance;
-use crate::config::{Balancing, ConfigError, EjectionConfig, HealthConfig, PoolConfig};
+use crate::config::{
+    Balancing, ConfigError, EjectionConfig, HealthConfig, HealthProtocol, PoolConfig,
+};
 use crate::ejection::Ejection;
+use crate::grpc_health::GrpcHealthCheck;
 
 pub struct BackendState {
     pub addr: SocketAddr,
@@ -228,21 +232,32 @@ impl Pool {
 }
 
 fn health_view(members: MemberSet, h: &HealthConfig) -> Result<Backends, ConfigError> {
-    let mut check = HttpHealthCheck::new("localhost", false);
-    let invalid = |e: Box<pingora::Error>| ConfigError::Invalid {
-        key: "health.path".into(),
-        message: e.to_string(),
+    let timeout = Duration::from_millis(h.timeout_ms);
+    let check: Box<dyn HealthCheck + Send + Sync> = match h.protocol {
+        HealthProtocol::Grpc => Box::new(GrpcHealthCheck {
+            service: h.service.clone(),
+            timeout,
+            rise: h.rise,
+            fall: h.fall,
+        }),
+        HealthProtocol::Http => {
+            let mut check = HttpHealthCheck::new("localhost", false);
+            let invalid = |e: Box<pingora::Error>| ConfigError::Invalid {
+                key: "health.path".into(),
+                message: e.to_string(),
+            };
+            let mut req = RequestHeader::build("GET", h.path.as_bytes(), None).map_err(invalid)?;
+            req.append_header("Host", "localhost").map_err(invalid)?;
+            check.req = req;
+            check.consecutive_success = h.rise;
+            check.consecutive_failure = h.fall;
+            check.peer_template.options.connection_timeout = Some(timeout);
+            check.peer_template.options.read_timeout = Some(timeout);
+            Box::new(check)
+        }
     };
-    let mut req = RequestHeader::build("GET", h.path.as_bytes(), None).map_err(invalid)?;
-    req.append_header("Host", "localhost").map_err(invalid)?;
-    check.req = req;
-    check.consecutive_success = h.rise;
-    check.consecutive_failure = h.fall;
-    let timeout = Some(Duration::from_millis(h.timeout_ms));
-    check.peer_template.options.connection_timeout = timeout;
-    check.peer_template.options.read_timeout = timeout;
     let mut view = Backends::new(Box::new(members));
-    view.set_health_check(Box::new(check));
+    view.set_health_check(check);
     Ok(view)
 }
 

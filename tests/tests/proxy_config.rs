@@ -61,3 +61,28 @@ fn check_config_accepts_the_documented_example() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("valid (3 routes, 4 pools"), "{stdout}");
 }
+
+#[test]
+fn a_health_check_service_name_needs_the_grpc_protocol() {
+    let path = scratch_dir("proxy_health_service").join("proxy.toml");
+    std::fs::write(
+        &path,
+        "[listen]\naddress = \"127.0.0.1:1\"\n[pools.p]\nbackends = [\"127.0.0.1:2\"]\n\
+         [pools.p.health]\nservice = \"inference.GRPCInferenceService\"\n\
+         [[routes]]\nname = \"all\"\npool = \"p\"\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = proxy(&["--config", &path.to_string_lossy(), "--check-config"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("pools.p.health.service") && stderr.contains("protocol = \"grpc\""),
+        "{stderr}"
+    );
+    let grpc = std::fs::read_to_string(&path).expect("read").replace(
+        "[pools.p.health]\n",
+        "[pools.p.health]\nprotocol = \"grpc\"\n",
+    );
+    std::fs::write(&path, grpc).expect("write");
+    let (code, _, stderr) = proxy(&["--config", &path.to_string_lossy(), "--check-config"]);
+    assert_eq!(code, 0, "{stderr}");
+}

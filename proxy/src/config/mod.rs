@@ -101,8 +101,14 @@ pub struct PoolConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthConfig {
+    /// `http`: a GET of `path`; `grpc`: `grpc.health.v1` Check of `service`.
+    #[serde(default)]
+    pub protocol: HealthProtocol,
     #[serde(default = "default_health_path")]
     pub path: String,
+    /// The service a gRPC check asks about ("": the server as a whole).
+    #[serde(default)]
+    pub service: String,
     #[serde(default = "default_health_interval")]
     pub interval_ms: u64,
     #[serde(default = "default_health_timeout")]
@@ -113,6 +119,15 @@ pub struct HealthConfig {
     /// Consecutive failures that make a healthy backend unhealthy.
     #[serde(default = "default_fall")]
     pub fall: usize,
+}
+
+/// How a pool's backends are checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthProtocol {
+    #[default]
+    Http,
+    Grpc,
 }
 
 #[derive(Debug, Clone, Deserialize)]

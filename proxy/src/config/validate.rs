@@ -157,6 +157,12 @@ fn validate_pool(key: &str, pool: &PoolConfig) -> Result<(), ConfigError> {
         if !h.path.starts_with('/') {
             return Err(invalid(format!("{hk}.path"), "must start with '/'"));
         }
+        if h.protocol == super::HealthProtocol::Http && !h.service.is_empty() {
+            return Err(invalid(
+                format!("{hk}.service"),
+                "names a gRPC service: only with protocol = \"grpc\"",
+            ));
+        }
         if h.rise == 0 || h.fall == 0 {
             return Err(invalid(
                 format!("{hk}.rise"),
