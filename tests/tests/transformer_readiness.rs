@@ -72,9 +72,9 @@ async fn wait_own_ready(s: &Server) {
     panic!("the predictor did not become ready");
 }
 
-#[tokio::test]
-async fn the_next_probe_sees_the_predictor_die_and_come_back() {
-    let (http, grpc) = (free_port(), free_port());
+/// A ready predictor on the given ports, and a transformer whose readiness
+/// follows it.
+async fn predictor_and_transformer(http: u16, grpc: u16) -> (Server, Server) {
     let p = predictor(http, grpc);
     wait_own_ready(&p).await;
     let host = format!("127.0.0.1:{http}");
@@ -87,6 +87,13 @@ async fn the_next_probe_sees_the_predictor_die_and_come_back() {
         "v1",
         "--enable_predictor_health_check",
     ]);
+    (p, t)
+}
+
+#[tokio::test]
+async fn the_next_probe_sees_the_predictor_die_and_come_back() {
+    let (http, grpc) = (free_port(), free_port());
+    let (p, t) = predictor_and_transformer(http, grpc).await;
     tokio::time::sleep(PAST_THE_CACHE).await;
     assert_eq!(probes(&t).await, [true; 5], "ready with its predictor");
 
@@ -119,18 +126,7 @@ async fn the_next_probe_sees_the_predictor_die_and_come_back() {
 #[tokio::test]
 async fn a_refused_request_marks_the_transformer_not_ready_at_once() {
     let (http, grpc) = (free_port(), free_port());
-    let p = predictor(http, grpc);
-    wait_own_ready(&p).await;
-    let host = format!("127.0.0.1:{http}");
-    let t = Server::infergate(&[
-        "--model_name",
-        "sklearn-iris",
-        "--predictor_host",
-        &host,
-        "--predictor_protocol",
-        "v1",
-        "--enable_predictor_health_check",
-    ]);
+    let (p, t) = predictor_and_transformer(http, grpc).await;
     wait_own_ready(&t).await;
     let h = Http::default();
     assert_eq!(predict(&t).await.status, 200);
