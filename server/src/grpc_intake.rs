@@ -205,14 +205,21 @@ impl Held {
         let Some(budget) = &self.budget else {
             return Ok(());
         };
-        let before = budget.used.fetch_add(n, Ordering::AcqRel);
-        self.bytes += n;
-        if before + n > limit {
+        // Taken only if it fits: a refused frame never counts, even for a
+        // moment, against the other streams of the connection.
+        let fits = budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                (used + n <= limit).then_some(used + n)
+            })
+            .is_ok();
+        if !fits {
             return Err(Status::resource_exhausted(format!(
                 "this connection holds more than {limit} bytes of unfinished requests \
                  (--grpc_max_connection_buffer_bytes)"
             )));
         }
+        self.bytes += n;
         Ok(())
     }
 }

@@ -250,6 +250,15 @@ async fn admission_limits_answer_429_and_413() {
     assert_eq!(r.status, 429, "{}", r.text());
     assert!(r.error().contains("too many requests"), "{}", r.text());
     assert_eq!(first.await.expect("first"), 200);
+    // The proxy lets go of the first request's place after its answer is
+    // written: wait for that before the next request.
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            proxy.metric(&http, "infergate_proxy_in_flight").await == 0.0
+        })
+        .await,
+        "the first request's place was not given back"
+    );
     let big = format!("{{\"instances\": [[{}]]}}", vec!["1.0"; 100].join(","));
     let r = http
         .send(
