@@ -12,14 +12,14 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 # --- supply chain (issue 16, part 9): licences, bans and sources against
 # deny.toml (advisories need the RustSec database, which cannot be fetched
-# here; see deny.toml). cargo-deny is not installed by this script: a fresh
-# `cargo install --locked cargo-deny` took ~5 min here, too long for CI. ---
-if cargo deny --version >/dev/null 2>&1; then
-  echo "==> cargo deny check licenses bans sources"
-  cargo deny --log-level error check licenses bans sources
-else
-  echo "==> cargo deny: not installed, skipped (cargo install --locked cargo-deny)"
+# here; see deny.toml). cargo-deny is installed once into ~/.cargo/bin (about
+# 5 min from crates.io on this machine; nothing on later runs). ---
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "==> installing cargo-deny (once)"
+  cargo install --locked --quiet cargo-deny
 fi
+echo "==> cargo deny check licenses bans sources"
+cargo deny --log-level error check licenses bans sources
 # --- end supply chain ---
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -42,11 +42,11 @@ overload() {
 
 # --- A. the batching predictor ----------------------------------------------
 repo=$(mktemp -d); cp -r models/mlp "$repo/"
-cat >"$repo/mlp/config.toml" <<'TOML'
+cat >"$repo/mlp/config.toml" <<TOML
 max_batch_size = 64
 [dynamic_batching]
 max_queue_delay_microseconds = 2000
-max_queue_size = 256
+max_queue_size = ${QUEUE:-256}
 TOML
 bench_serve 18700 "$BIN/infergate-predictor" --model_dir "$repo"
 overload predictor v2-binary+http://127.0.0.1:18700 mlp -b 64

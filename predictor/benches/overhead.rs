@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
             .unwrap();
     c.bench_function("iris/onnx_model_predict_v1", |b| {
         b.to_async(&rt).iter(|| async {
-            black_box(model.predict(Payload::V1(v1.clone()), &ctx).await.unwrap())
+            black_box(model.predict(Payload::v1(v1.clone()), &ctx).await.unwrap())
         })
     });
 }

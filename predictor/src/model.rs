@@ -170,10 +170,19 @@ impl Model for OnnxModel {
         false
     }
 
+    fn admits(&self) -> Result<(), InferError> {
+        match &self.executor {
+            Executor::Batched(b) if !b.has_room() => {
+                Err(PredictorError::QueueFull(self.metadata.name.clone()).into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn predict(&self, payload: Payload, _ctx: &RequestContext) -> Result<Reply, InferError> {
         let (req, is_v1) = match payload {
             Payload::V2(req) => (req, false),
-            Payload::V1(body) => (v1::request_to_v2(&body, &self.metadata.inputs)?.0, true),
+            Payload::V1(body) => (body.to_v2(&self.metadata.inputs)?.0, true),
         };
         let inputs = self.graph_inputs(req)?;
         let mut outputs = match &self.executor {

@@ -138,6 +138,15 @@ impl ModelConfig {
         Ok(config)
     }
 
+    /// Reads and checks the text of a `config.toml` (as `read` does, with
+    /// no file name in errors).
+    pub fn parse(text: &str, model: &str) -> Result<Self> {
+        let config: ModelConfig =
+            toml::from_str(text).map_err(|e| invalid(model, e.to_string()))?;
+        config.check(model)?;
+        Ok(config)
+    }
+
     fn check(&self, model: &str) -> Result<()> {
         if let Some(b) = &self.dynamic_batching {
             let max = self.max_batch_size.unwrap_or(DEFAULT_MAX_BATCH);

@@ -61,6 +61,11 @@ impl Model for VersionedModel {
         self.versions.iter().all(|(_, m)| m.is_ready())
     }
 
+    /// The newest version serves requests that name none.
+    fn admits(&self) -> Result<(), InferError> {
+        self.versions.last().map_or(Ok(()), |(_, m)| m.admits())
+    }
+
     async fn load(&self) -> Result<(), InferError> {
         for (_, m) in &self.versions {
             m.load().await?;

@@ -3,7 +3,7 @@
 //! request's context (id, headers, protocol).
 use crate::error::ProtoError;
 use crate::infer::{InferRequest, InferResponse, TensorMetadata};
-use crate::v1::{self, V1Form};
+use crate::v1::{V1Body, V1Form};
 
 /// The protocol a request arrived in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +35,11 @@ impl RequestContext {
     }
 }
 
-/// A request body as a model sees it: V1 JSON as it came, or V2 tensors.
+/// A request body as a model sees it: V1 JSON as it came (with its text
+/// while unchanged), or V2 tensors.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
-    V1(serde_json::Value),
+    V1(V1Body),
     V2(InferRequest),
 }
 
@@ -51,12 +52,17 @@ pub enum Reply {
 }
 
 impl Payload {
+    /// A V1 payload from a JSON value (made by code, so without text).
+    pub fn v1(value: serde_json::Value) -> Self {
+        Payload::V1(value.into())
+    }
+
     /// The payload as V2 tensors, converting V1 JSON with the model's input
     /// metadata (see docs/protocol.md for the rules).
     pub fn into_v2(self, inputs: &[TensorMetadata]) -> Result<InferRequest, ProtoError> {
         match self {
             Payload::V2(req) => Ok(req),
-            Payload::V1(body) => Ok(v1::request_to_v2(&body, inputs)?.0),
+            Payload::V1(body) => Ok(body.to_v2(inputs)?.0),
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod conn;
 pub mod dataplane;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc;
 mod grpc_intake;
 pub mod http;

@@ -26,6 +26,14 @@ pub trait Model: Send + Sync + 'static {
         true
     }
 
+    /// Whether a request would be queued now. An error (a full queue: 429)
+    /// is answered before the request's body is read and decoded, so that
+    /// under overload a refusal costs little of what serving costs;
+    /// `predict` still has the last word.
+    fn admits(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Readiness as a probe (the ready endpoints, ServerReady, ModelReady)
     /// asks it: may find out now, as a transformer asks its predictor;
     /// inference keeps using `is_ready`.

@@ -20,6 +20,24 @@ fn rowsum_request(rows: &[Vec<f32>]) -> serde_json::Value {
     json!({"inputs": [{"name": "x", "shape": [rows.len(), width], "datatype": "FP32", "data": rows}]})
 }
 
+/// Writes `bytes` on `conn` and reads until `until` has come (at most 5 s).
+async fn raw_exchange(conn: &mut tokio::net::TcpStream, bytes: &[u8], until: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(bytes).await.unwrap();
+    let mut got = Vec::new();
+    let read = async {
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(until) {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 async fn batch_size_count(h: &Http, s: &Server, model: &str) -> u64 {
     let metrics = h.get(&s.url("/metrics")).await.text();
     let key = format!("infergate_batch_size_count{{model_name=\"{model}\"}} ");
@@ -169,6 +187,28 @@ async fn a_full_queue_answers_429_and_resource_exhausted_at_once() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    // Refused from the head alone, before any of the body is sent: a body
+    // larger than the fast path takes (it streams through hyper), and one
+    // the fast path would buffer, whose bytes are then read past so that
+    // the connection serves its next request.
+    let head = |len: usize| {
+        format!("POST /v2/models/rowsum/infer HTTP/1.1\r\nhost: x\r\ncontent-length: {len}\r\n\r\n")
+    };
+    for len in [4 << 20, 100] {
+        let mut conn = tokio::net::TcpStream::connect(s.http).await.unwrap();
+        let answer = raw_exchange(&mut conn, head(len).as_bytes(), "\"error\"").await;
+        assert!(answer.starts_with("HTTP/1.1 429"), "{len}: {answer}");
+        assert!(answer.contains("its queue is full"), "{len}: {answer}");
+        if len == 100 {
+            let next = [
+                &[b' '; 100][..],
+                b"GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n",
+            ]
+            .concat();
+            let answer = raw_exchange(&mut conn, &next, "live").await;
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
+    }
     assert!(
         started.elapsed().as_millis() < 1000,
         "refused at once, not after the queue delay"

@@ -224,7 +224,7 @@ mod tests {
         let body = json!({"instances": [
             {"sepal_length": 6.8, "sepal_width": 2.8, "petal_length": 4.8, "petal_width": 1.4, "id": "a"},
             {"sepal_length": 6.0, "sepal_width": 3.4, "petal_length": 4.5, "petal_width": 1.6}]});
-        let Payload::V2(req) = t.preprocess(Payload::V1(body), &ctx()).await.unwrap() else {
+        let Payload::V2(req) = t.preprocess(Payload::v1(body), &ctx()).await.unwrap() else {
             panic!()
         };
         assert_eq!(req.inputs[0].name, "float_input");
@@ -276,7 +276,7 @@ mod tests {
         let t = Declarative::from_toml(IRIS).unwrap();
         let err = t
             .preprocess(
-                Payload::V1(json!({"instances": [{"sepal_length": 1}]})),
+                Payload::v1(json!({"instances": [{"sepal_length": 1}]})),
                 &ctx(),
             )
             .await
@@ -295,7 +295,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_configured_passes_through() {
         let t = Declarative::from_toml("").unwrap();
-        let p = Payload::V1(json!({"instances": [1]}));
+        let p = Payload::v1(json!({"instances": [1]}));
         assert_eq!(t.preprocess(p.clone(), &ctx()).await.unwrap(), p);
     }
 

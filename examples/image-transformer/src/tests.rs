@@ -58,7 +58,7 @@ async fn pixels_are_normalised_channel_major() {
     });
     let t = ImageTransformer::new(2, "pixel_values");
     let body = json!({"instances": [{"image": {"b64": b64(&img)}}]});
-    let out = tensor(&t, Payload::V1(body)).await;
+    let out = tensor(&t, Payload::v1(body)).await;
     assert_eq!(out.name, "pixel_values");
     assert_eq!(out.shape, vec![1, 3, 2, 2]);
     // Index = channel * 4 + y * 2 + x.
@@ -80,7 +80,7 @@ async fn images_are_resized_bilinearly() {
     // Left column red, right column blue, scaled 2x2 -> 4x4.
     let img = png(2, 2, |x, _| if x == 0 { RED } else { BLUE });
     let t = ImageTransformer::new(4, "input");
-    let out = tensor(&t, Payload::V1(json!({"instances": [b64(&img)]}))).await;
+    let out = tensor(&t, Payload::v1(json!({"instances": [b64(&img)]}))).await;
     assert_eq!(out.shape, vec![1, 3, 4, 4]);
     let v = floats(&out);
     let at = |c: usize, y: usize, x: usize| v[c * 16 + y * 4 + x];
@@ -126,7 +126,7 @@ async fn every_instance_form_and_jpeg_and_grey() {
         unpadded,
     ]});
     let t = ImageTransformer::new(4, "input");
-    let out = tensor(&t, Payload::V1(body)).await;
+    let out = tensor(&t, Payload::v1(body)).await;
     assert_eq!(out.shape, vec![4, 3, 4, 4]);
     let v = floats(&out);
     let image = |n: usize| &v[n * 48..(n + 1) * 48];
@@ -202,7 +202,7 @@ async fn bad_requests_name_the_instance_and_the_problem() {
     ];
     for (body, want) in cases {
         let err = t
-            .preprocess(Payload::V1(body.clone()), &ctx())
+            .preprocess(Payload::v1(body.clone()), &ctx())
             .await
             .unwrap_err();
         assert!(err.to_string().starts_with(want), "{body}: {err}");

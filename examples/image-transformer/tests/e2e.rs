@@ -61,7 +61,7 @@ async fn expected(images: &[&[u8]]) -> Vec<f32> {
         .map(|i| json!({"b64": STANDARD.encode(i)}))
         .collect();
     let t = ImageTransformer::new(SIZE as u32, "input");
-    let payload = Payload::V1(json!({ "instances": instances }));
+    let payload = Payload::v1(json!({ "instances": instances }));
     let Ok(Payload::V2(req)) = t
         .preprocess(payload, &RequestContext::new(Protocol::V1))
         .await

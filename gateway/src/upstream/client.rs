@@ -3,7 +3,7 @@
 //! it as often as retries need. Adding a protocol is one new type here.
 use async_trait::async_trait;
 use infergate_proto::{
-    InferRequest, ModelMetadata, Payload, Reply, RequestContext, TensorMetadata, v1,
+    InferRequest, ModelMetadata, Payload, Reply, RequestContext, TensorMetadata,
 };
 
 use super::UpstreamError;
@@ -41,6 +41,6 @@ pub trait PreparedCall: Send + Sync {
 pub fn into_v2(payload: Payload, inputs: &[TensorMetadata]) -> Result<InferRequest, UpstreamError> {
     match payload {
         Payload::V2(req) => Ok(req),
-        Payload::V1(body) => Ok(v1::request_to_v2(&body, inputs)?.0),
+        Payload::V1(body) => Ok(body.to_v2(inputs)?.0),
     }
 }

@@ -57,12 +57,16 @@ impl PredictorClient for V1Rest {
     }
 }
 
-/// A payload as a V1 JSON body.
+/// A payload as a V1 JSON body: the bytes the caller sent when no transform
+/// changed them (no re-encoding on a pass-through), else the value encoded.
 pub fn v1_body(payload: Payload) -> Result<Bytes, UpstreamError> {
     Ok(match payload {
-        Payload::V1(v) => serde_json::to_vec(&v)
-            .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?
-            .into(),
+        Payload::V1(v) => match v.text() {
+            Some(text) => text.clone(),
+            None => serde_json::to_vec(&*v)
+                .map_err(|e| UpstreamError::BadAnswer(e.to_string()))?
+                .into(),
+        },
         Payload::V2(req) => v1::request_to_v1(&req)?.0.into(),
     })
 }

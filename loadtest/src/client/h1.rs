@@ -228,51 +228,111 @@ async fn read_body(
     buf: &mut BytesMut,
     len: &BodyLength,
 ) -> io::Result<BytesMut> {
-    match len {
-        BodyLength::Known(n) => {
-            while buf.len() < *n {
-                if read_more(stream, buf).await? == 0 {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-            }
-            Ok(buf.split_to(*n))
+    loop {
+        if let Some(end) = body_end(buf, len)? {
+            return Ok(take_body(buf, len, end));
         }
-        BodyLength::UntilClose => {
-            while read_more(stream, buf).await? > 0 {}
-            Ok(buf.split())
+        if read_more(stream, buf).await? == 0 {
+            return match len {
+                BodyLength::UntilClose => Ok(buf.split()),
+                _ => Err(io::ErrorKind::UnexpectedEof.into()),
+            };
         }
+    }
+}
+
+/// Largest answer body read: a misbehaving server's length or chunk sizes
+/// must not make the generator read (and hold) without bound.
+const MAX_BODY: usize = 256 << 20;
+/// Longest chunk-size line (size, extensions) waited for.
+const MAX_CHUNK_LINE: usize = 1024;
+
+/// Where the body in `buf` ends (framing included), or `None` while more
+/// must be read (always, for a body that lasts until the server closes).
+fn body_end(buf: &[u8], len: &BodyLength) -> io::Result<Option<usize>> {
+    let too_large = || Err(io::Error::other("answer body too large"));
+    match *len {
+        BodyLength::Known(n) if n > MAX_BODY => too_large(),
+        BodyLength::Known(n) => Ok((buf.len() >= n).then_some(n)),
+        BodyLength::UntilClose if buf.len() > MAX_BODY => too_large(),
+        BodyLength::UntilClose => Ok(None),
         BodyLength::Chunked => {
-            let mut body = BytesMut::new();
+            let (mut at, mut data) = (0, 0);
             loop {
-                let line_end = loop {
-                    if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
-                        break i;
-                    }
-                    if read_more(stream, buf).await? == 0 {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
+                let Some((line, size)) = chunk_frame(&buf[at..])? else {
+                    return Ok(None);
                 };
-                let size_text = std::str::from_utf8(&buf[..line_end]).unwrap_or("");
-                let size_text = size_text.split(';').next().unwrap_or("").trim();
-                let size = usize::from_str_radix(size_text, 16)
-                    .map_err(|_| io::Error::other("bad chunk size"))?;
+                data += size;
+                if data > MAX_BODY {
+                    return too_large();
+                }
                 // The chunk, then its CRLF (after the last, empty chunk: the
                 // trailer's final CRLF; trailers are not expected).
-                let need = line_end + 2 + size + 2;
-                while buf.len() < need {
-                    if read_more(stream, buf).await? == 0 {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
+                at += line + size + 2;
+                if buf.len() < at {
+                    return Ok(None);
                 }
-                buf.advance(line_end + 2);
-                body.extend_from_slice(&buf.split_to(size));
-                buf.advance(2);
                 if size == 0 {
-                    return Ok(body);
+                    return Ok(Some(at));
                 }
             }
         }
     }
+}
+
+/// The size line of the chunk at the start of `buf`: its length (CRLF
+/// included) and the chunk's size; `None` until the line is complete.
+fn chunk_frame(buf: &[u8]) -> io::Result<Option<(usize, usize)>> {
+    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return if buf.len() > MAX_CHUNK_LINE {
+            Err(io::Error::other("chunk size line too long"))
+        } else {
+            Ok(None)
+        };
+    };
+    let size_text = std::str::from_utf8(&buf[..line_end]).unwrap_or("");
+    let size_text = size_text.split(';').next().unwrap_or("").trim();
+    let size = usize::from_str_radix(size_text, 16)
+        .ok()
+        .filter(|&n| n <= MAX_BODY)
+        .ok_or_else(|| io::Error::other("bad chunk size"))?;
+    Ok(Some((line_end + 2, size)))
+}
+
+/// Takes the complete body (`end` bytes of framing and data) off `buf`.
+fn take_body(buf: &mut BytesMut, len: &BodyLength, end: usize) -> BytesMut {
+    let mut framed = buf.split_to(end);
+    if !matches!(len, BodyLength::Chunked) {
+        return framed;
+    }
+    let mut body = BytesMut::new();
+    // `body_end` checked every frame of these bytes.
+    while let Ok(Some((line, size))) = chunk_frame(&framed) {
+        framed.advance(line);
+        body.extend_from_slice(&framed.split_to(size));
+        framed.advance(2);
+        if size == 0 {
+            break;
+        }
+    }
+    body
+}
+
+/// An answer's status and body as the generator reads them from `buf`,
+/// `None` if `buf` ends before the answer does; for the fuzz target
+/// (fuzz/), not API.
+#[doc(hidden)]
+pub fn fuzz_read_answer(buf: &[u8]) -> io::Result<Option<(u16, Vec<u8>)>> {
+    let Some(head) = parse_head(buf)? else {
+        return Ok(None);
+    };
+    let mut rest = BytesMut::from(&buf[head.len..]);
+    let body = match body_end(&rest, &head.body)? {
+        Some(end) => take_body(&mut rest, &head.body, end),
+        None if matches!(head.body, BodyLength::UntilClose) => rest,
+        None => return Ok(None),
+    };
+    Ok(Some((head.status, body.to_vec())))
 }
 
 #[cfg(test)]
@@ -451,5 +511,28 @@ mod tests {
                 .close
         );
         assert!(parse_head(b"garbage\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn bodies_are_read_whole_and_absurd_lengths_are_refused() {
+        let read = |b: &[u8]| fuzz_read_answer(b).map_err(|e| e.to_string());
+        let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        let with = |rest: &[u8]| [&chunked[..], rest].concat();
+        assert_eq!(
+            read(&with(b"3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")).unwrap(),
+            Some((200, b"abcde".to_vec()))
+        );
+        assert_eq!(read(&with(b"3\r\nabc\r\n2\r\nd")).unwrap(), None);
+        // A size that would overflow the framing arithmetic, or hold the
+        // generator reading for ever, is an error, not a panic or a wait.
+        for size in ["ffffffffffffffff", "fffffffffffffff0", "10000001", "zz"] {
+            let answer = with(format!("{size}\r\nabc\r\n").as_bytes());
+            assert!(read(&answer).is_err(), "{size}");
+        }
+        assert!(read(&with(&[b'1'; 2000])).is_err(), "endless size line");
+        let huge = b"HTTP/1.1 200 OK\r\ncontent-length: 999999999999\r\n\r\nab";
+        assert!(read(huge).is_err());
+        let close = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close";
+        assert_eq!(read(close).unwrap(), Some((200, b"until close".to_vec())));
     }
 }

@@ -15,6 +15,8 @@ use ::http::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use ::http::{HeaderMap, Uri};
 use bytes::Bytes;
 
+#[doc(hidden)]
+pub use h1::fuzz_read_answer;
 pub use stream::{Dialer, Stream};
 
 use crate::error::{LoadError, Result};

@@ -6,6 +6,7 @@ mod queue;
 mod split;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use infergate_proto::Tensor;
@@ -42,7 +43,11 @@ struct Item {
 pub struct Batcher {
     model: String,
     max_batch_size: usize,
+    max_queue_size: usize,
     tx: mpsc::UnboundedSender<Pending<Item>>,
+    /// Requests sent to the actor and not yet in a batch or refused: what
+    /// `has_room` reads without asking the actor.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Batcher {
@@ -55,8 +60,11 @@ impl Batcher {
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let max_batch_size = settings.max_batch_size;
+        let max_queue_size = settings.max_queue_size;
+        let waiting = Arc::new(AtomicUsize::new(0));
         tokio::spawn(actor(
             model.to_string(),
+            waiting.clone(),
             BatchQueue::new(settings, workers),
             rx,
             runner,
@@ -64,8 +72,17 @@ impl Batcher {
         Batcher {
             model: model.to_string(),
             max_batch_size,
+            max_queue_size,
             tx,
+            waiting,
         }
+    }
+
+    /// Whether a request sent now would find room in the queue (counting
+    /// those on their way to it): false means it would be refused, so the
+    /// server refuses it before reading its body.
+    pub fn has_room(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) < self.max_queue_size
     }
 
     /// Queues one request and waits for its own rows of the outputs.
@@ -88,9 +105,11 @@ impl Batcher {
                 queued: infergate_server::step_span!("queue"),
             },
         };
-        self.tx
-            .send(pending)
-            .map_err(|_| PredictorError::Stopped(self.model.clone()))?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(pending).is_err() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(PredictorError::Stopped(self.model.clone()));
+        }
         answer
             .await
             .map_err(|_| PredictorError::Stopped(self.model.clone()))?
@@ -99,6 +118,7 @@ impl Batcher {
 
 async fn actor(
     model: String,
+    waiting: Arc<AtomicUsize>,
     mut queue: BatchQueue<Item>,
     mut requests: mpsc::UnboundedReceiver<Pending<Item>>,
     runner: Arc<dyn BatchRunner>,
@@ -115,6 +135,7 @@ async fn actor(
     let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
     let admit = |queue: &mut BatchQueue<Item>, p: Pending<Item>| {
         if let Err(p) = queue.push(p) {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = p
                 .item
                 .reply
@@ -131,6 +152,7 @@ async fn actor(
     loop {
         let now = Instant::now();
         for expired in queue.take_expired(now) {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = expired
                 .item
                 .reply
@@ -138,6 +160,7 @@ async fn actor(
         }
         let wake = match queue.poll(now) {
             Decision::Dispatch(batch) => {
+                waiting.fetch_sub(batch.len(), Ordering::Relaxed);
                 in_flight += 1;
                 batch_size.record(batch.iter().map(|p| p.rows).sum::<usize>() as f64);
                 tokio::spawn(run_batch(batch, runner.clone(), done_tx.clone()));

@@ -125,6 +125,7 @@ async fn a_failed_batch_answers_every_member_with_the_error() {
 async fn queue_full_is_refused_at_once_and_timeouts_answer() {
     // One worker busy for 100 ms, room for two waiting requests.
     let (b, _) = start(settings(1, 0, 2, 50), 100);
+    assert!(b.has_room());
     let first = tokio::spawn({
         let b = b.clone();
         async move { b.infer(rows(&[1])).await }
@@ -137,6 +138,10 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(
+        !b.has_room(),
+        "two waiting fill the queue: refused before its body is read"
+    );
     let t = Instant::now();
     let err = b.infer(rows(&[9])).await.unwrap_err();
     assert!(matches!(err, PredictorError::QueueFull(_)), "{err}");
@@ -148,6 +153,7 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
             Err(PredictorError::QueueTimeout(_, 50))
         ));
     }
+    assert!(b.has_room(), "room again once they left the queue");
     assert_eq!(values(&first.await.unwrap().unwrap()), [2]);
 }
 

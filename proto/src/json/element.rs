@@ -26,6 +26,11 @@ pub(crate) trait JsonElement: Sized {
     fn from_b64(_: &str) -> Result<Self, String> {
         Err(mismatch::<Self>("a {\"b64\": ...} object"))
     }
+    /// Whether `from_f64(v)` may differ from reading the number's decimal
+    /// text straight into `Self` (rounding twice); only FP32 can.
+    fn may_round_twice(_: f64) -> bool {
+        false
+    }
 }
 
 fn mismatch<T: JsonElement>(got: &str) -> String {
@@ -105,6 +110,9 @@ macro_rules! float_element {
                 let x = v as $t;
                 if x.is_finite() { Ok(x) } else { Err(out_of_range::<Self>(v)) }
             }
+            fn may_round_twice(v: f64) -> bool {
+                Self::DATATYPE == DataType::Fp32 && is_f32_midpoint(v)
+            }
             fn from_str(v: &str) -> Result<Self, String> {
                 parse_non_finite(v).map(|x| x as $t).ok_or_else(|| {
                     mismatch::<Self>(&format!("{v:?} (only \"NaN\", \"Infinity\" and \"-Infinity\" may be strings)"))
@@ -114,6 +122,25 @@ macro_rules! float_element {
     )*};
 }
 float_element!(f32 => Fp32, f64 => Fp64);
+
+/// Whether `v` lies exactly halfway between two f32 values. Reading a
+/// decimal as f64 and then narrowing it to f32 rounds twice, and that gives
+/// a different f32 than reading the decimal straight to f32 only when the
+/// first rounding lands exactly on such a midpoint (rounding is monotonic,
+/// and every f32 midpoint is an f64), so only these values need the text.
+pub(crate) fn is_f32_midpoint(v: f64) -> bool {
+    let near = v as f32;
+    if !near.is_finite() || f64::from(near) == v {
+        return false;
+    }
+    let other = if f64::from(near) < v {
+        near.next_up()
+    } else {
+        near.next_down()
+    };
+    // Two neighbouring f32 values add exactly in f64, and halving is exact.
+    (f64::from(near) + f64::from(other)) / 2.0 == v
+}
 
 /// FP16 has no JSON form (as in KServe and Triton); this impl exists only so
 /// that the error says so plainly.
@@ -154,7 +181,31 @@ impl JsonElement for Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::JsonElement;
+    use super::{JsonElement, is_f32_midpoint};
+
+    #[test]
+    fn only_exact_f32_midpoints_can_round_twice() {
+        let one_up = f64::from(1.0f32.next_up());
+        let mid = (1.0 + one_up) / 2.0;
+        assert!(is_f32_midpoint(mid));
+        assert!(f32::may_round_twice(mid));
+        assert!(!f64::may_round_twice(mid));
+        for v in [
+            1.0,
+            one_up,
+            mid.next_up(),
+            mid.next_down(),
+            0.1,
+            -2.5e-40,
+            1e300,
+        ] {
+            assert!(!is_f32_midpoint(v), "{v}");
+        }
+        assert!(is_f32_midpoint(-mid));
+        // Halfway between the two smallest subnormals.
+        let sub = f64::from(f32::from_bits(1)) * 1.5;
+        assert!(is_f32_midpoint(sub));
+    }
 
     #[test]
     fn minus_zero_is_an_integer_zero_as_the_fast_reader_reads_it() {

@@ -77,6 +77,23 @@ fn number_token(b: &[u8]) -> Option<(usize, bool)> {
     Some((i, integer))
 }
 
+/// Length of the JSON string at the start of `b` (quotes included) and
+/// whether it holds escapes; `b` is known to be valid JSON.
+fn string_token(b: &[u8]) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    let mut i = 1;
+    loop {
+        match b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
 /// Parses `text` (already known to be valid JSON) if it is numbers in
 /// regular lists; `None` sends the caller to the general reader.
 pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Option<Flattened<T>> {
@@ -121,20 +138,28 @@ pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Optio
             }
             b',' => i += 1,
             b'"' => {
-                // A plain string (no escapes): the element type decides.
-                let len = b[i + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
-                if b[i + 1 + len] != b'"'
-                    || dims.get(depth).is_some_and(Option::is_some)
+                // A string: the element type decides ("NaN" for floats).
+                let (len, escaped) = string_token(&b[i..])?;
+                if dims.get(depth).is_some_and(Option::is_some)
                     || leaf_depth.is_some_and(|d| d != depth)
                 {
                     return None;
                 }
                 leaf_depth = Some(depth);
-                values.push(T::parse_string(text.get(i + 1..i + 1 + len)?)?);
+                let token = text.get(i..i + len)?;
+                let value = if escaped {
+                    // Rare ("Na\u004e"); read here all the same, so that no
+                    // float list goes to the general reader (which rounds
+                    // FP32 through f64) merely for a spelling.
+                    T::parse_string(&serde_json::from_str::<String>(token).ok()?)?
+                } else {
+                    T::parse_string(token.get(1..len - 1)?)?
+                };
+                values.push(value);
                 if let Some(n) = counts.last_mut() {
                     *n += 1;
                 }
-                i += len + 2;
+                i += len;
             }
             _ => {
                 let (len, integer) = number_token(&b[i..])?;
@@ -158,6 +183,7 @@ pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Optio
     Some(Flattened {
         values,
         dims: dims.into_iter().map_while(|d| d).collect(),
+        may_round_twice: false,
     })
 }
 
@@ -190,7 +216,11 @@ mod tests {
         assert!(f.values[1].is_nan());
         assert_eq!(f.values[2], f32::NEG_INFINITY);
         assert!(parse_numbers::<f32>(r#"["nope"]"#, 1).is_none());
-        assert!(parse_numbers::<f32>(r#"["Na\u004e"]"#, 1).is_none());
+        let escaped = parse_numbers::<f32>(r#"["Na\u004e", "-Inf\"", "\\"]"#, 3);
+        assert!(escaped.is_none(), "only NaN spellings are floats");
+        let escaped = parse_numbers::<f32>(r#"["Na\u004e", "-Infinit\u0079"]"#, 2).unwrap();
+        assert!(escaped.values[0].is_nan());
+        assert_eq!(escaped.values[1], f32::NEG_INFINITY);
         assert!(parse_numbers::<i32>(r#"["NaN"]"#, 1).is_none());
     }
 

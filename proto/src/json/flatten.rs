@@ -13,6 +13,7 @@ struct State<T> {
     dims: Vec<Option<usize>>,
     leaf_depth: Option<usize>,
     error: Option<String>,
+    may_round_twice: bool,
 }
 
 impl<T> State<T> {
@@ -74,6 +75,7 @@ impl<'de, T: JsonElement> Visitor<'de> for Seed<'_, T> {
         self.leaf(T::from_u64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.state.may_round_twice |= T::may_round_twice(v);
         self.leaf(T::from_f64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
@@ -143,6 +145,10 @@ pub(crate) struct Flattened<T> {
     pub values: Vec<T>,
     /// List lengths by depth: the shape the nesting implies.
     pub dims: Vec<usize>,
+    /// Some element came as an f64 exactly halfway between two FP32 values,
+    /// so narrowing it may differ from reading its text (see
+    /// `element::is_f32_midpoint`); the caller re-reads the text if it has it.
+    pub may_round_twice: bool,
 }
 
 /// Flattens whatever `d` holds into elements of `T`; errors are plain
@@ -156,6 +162,7 @@ pub(crate) fn flatten<'de, T: JsonElement, D: Deserializer<'de>>(
         dims: Vec::new(),
         leaf_depth: None,
         error: None,
+        may_round_twice: false,
     };
     let result = Seed {
         state: &mut state,
@@ -166,6 +173,7 @@ pub(crate) fn flatten<'de, T: JsonElement, D: Deserializer<'de>>(
         (Ok(()), _) => Ok(Flattened {
             values: state.out,
             dims: state.dims.into_iter().map_while(|d| d).collect(),
+            may_round_twice: state.may_round_twice,
         }),
         (Err(_), Some(msg)) => Err(msg),
         (Err(e), None) => Err(e.to_string()),

@@ -8,9 +8,12 @@
 //! * `{"inputs": ...}` (columnar) is the tensor itself, or an object of them.
 //! * Back again: one output -> `predictions` nested by its shape; several
 //!   outputs -> one object per row; the `inputs` form answers `outputs`.
+mod body;
+mod exact;
 mod from_v2;
 mod to_v2;
 
+pub use body::V1Body;
 pub use from_v2::{request_to_v1, response_to_v1};
 pub use to_v2::{request_to_v2, response_to_v2};
 

@@ -193,3 +193,59 @@ fn v1_predictor_answers_convert_to_v2() {
     assert_eq!(form, V1Form::Instances);
     assert_eq!(to_json(body), json!({"instances": [[0.5, 1.0]]}));
 }
+
+/// Decimals whose f64 is exactly halfway between two FP32 values: read as
+/// f64 and narrowed, both round to the even neighbour; read as text, the
+/// first rounds up and the second down.
+const ABOVE_MIDPOINT: &str = "1.00000005960464477539062500001";
+const BELOW_MIDPOINT: &str = "1.00000017881393432617187499999";
+
+fn fp32_of(text: &str) -> f32 {
+    text.parse().unwrap()
+}
+
+#[test]
+fn fp32_values_of_a_body_with_text_are_rounded_once_in_every_form() {
+    use bytes::Bytes;
+    let (a, b) = (ABOVE_MIDPOINT, BELOW_MIDPOINT);
+    // The f64 route would pick other values: that is what is being fixed.
+    assert_ne!(a.parse::<f64>().unwrap() as f32, fp32_of(a));
+    assert_ne!(b.parse::<f64>().unwrap() as f32, fp32_of(b));
+    let want = vec![fp32_of(a), 2.5, fp32_of(b), 0.1];
+    let fp32 = |name: &str| meta(name, DataType::Fp32, &[-1, 2]);
+    let cases = [
+        (format!(r#"{{"instances": [[{a}, 2.5], [{b}, 0.1]]}}"#), "x"),
+        (format!(r#"{{"inputs": [[{a}, 2.5], [{b}, 0.1]]}}"#), "x"),
+        (
+            format!(r#"{{"instances": [{{"x": [{a}, 2.5]}}, {{"x": [{b}, 0.1]}}]}}"#),
+            "x",
+        ),
+        (
+            format!(r#"{{"inputs": {{"x": [[{a}, 2.5], [{b}, 0.1]]}}}}"#),
+            "x",
+        ),
+    ];
+    for (text, name) in cases {
+        let body = V1Body::parse(Bytes::from(text.clone())).unwrap();
+        let (req, _) = body.to_v2(&[fp32(name)]).unwrap();
+        assert_eq!(req.inputs[0].data, TensorData::Fp32(want.clone()), "{text}");
+        assert_eq!(req.inputs[0].shape, vec![2, 2], "{text}");
+        // Without the text (a value made by code) the f64s are narrowed.
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let (req, _) = request_to_v2(&value, &[fp32(name)]).unwrap();
+        let TensorData::Fp32(got) = &req.inputs[0].data else {
+            panic!("not FP32")
+        };
+        assert_eq!(got[0], a.parse::<f64>().unwrap() as f32);
+    }
+}
+
+#[test]
+fn a_changed_body_is_read_from_its_value() {
+    use bytes::Bytes;
+    let text = format!(r#"{{"instances": [{ABOVE_MIDPOINT}]}}"#);
+    let mut body = V1Body::parse(Bytes::from(text)).unwrap();
+    body["instances"][0] = serde_json::json!(2.5);
+    let (req, _) = body.to_v2(&[meta("x", DataType::Fp32, &[-1])]).unwrap();
+    assert_eq!(req.inputs[0].data, TensorData::Fp32(vec![2.5]));
+}

@@ -1,6 +1,7 @@
 //! V1 JSON -> V2 tensors.
 use serde_json::Value;
 
+use super::exact::{Origin, reread_fp32};
 use super::{DEFAULT_INPUT_NAME, DEFAULT_OUTPUT_NAME, V1Form};
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
@@ -10,8 +11,18 @@ use crate::tensor::{Tensor, TensorData};
 
 /// A V1 request as a V2 request. `inputs` is the model's input metadata (may
 /// be empty): it names the tensor of a non-object request and gives each
-/// tensor its datatype.
+/// tensor its datatype. Numbers are the f64 values `body` holds; to read
+/// FP32 values from the text a body came in, use `V1Body::to_v2`.
 pub fn request_to_v2(body: &Value, inputs: &[TensorMetadata]) -> Result<(InferRequest, V1Form)> {
+    request_with_text(body, None, inputs)
+}
+
+/// `request_to_v2`, with the text `body` was parsed from when there is one.
+pub(super) fn request_with_text(
+    body: &Value,
+    text: Option<&str>,
+    inputs: &[TensorMetadata],
+) -> Result<(InferRequest, V1Form)> {
     let obj = body
         .as_object()
         .ok_or_else(|| ProtoError::request("a V1 request must be a JSON object"))?;
@@ -23,11 +34,11 @@ pub fn request_to_v2(body: &Value, inputs: &[TensorMetadata]) -> Result<(InferRe
         }
         (Some(rows), None) => (
             V1Form::Instances,
-            from_rows(rows, inputs, DEFAULT_INPUT_NAME, "instances")?,
+            from_rows(rows, inputs, DEFAULT_INPUT_NAME, "instances", text)?,
         ),
         (None, Some(cols)) => (
             V1Form::Inputs,
-            from_columns(cols, inputs, DEFAULT_INPUT_NAME)?,
+            from_columns(cols, inputs, DEFAULT_INPUT_NAME, "inputs", text)?,
         ),
         (None, None) => {
             return Err(ProtoError::request(
@@ -53,8 +64,8 @@ pub fn response_to_v2(
         .as_object()
         .ok_or_else(|| ProtoError::request("a V1 response must be a JSON object"))?;
     let tensors = match (obj.get("predictions"), obj.get("outputs")) {
-        (Some(rows), _) => from_rows(rows, outputs, DEFAULT_OUTPUT_NAME, "predictions")?,
-        (None, Some(cols)) => from_columns(cols, outputs, DEFAULT_OUTPUT_NAME)?,
+        (Some(rows), _) => from_rows(rows, outputs, DEFAULT_OUTPUT_NAME, "predictions", None)?,
+        (None, Some(cols)) => from_columns(cols, outputs, DEFAULT_OUTPUT_NAME, "outputs", None)?,
         (None, None) => {
             return Err(ProtoError::request(
                 "a V1 response needs 'predictions' or 'outputs'",
@@ -83,7 +94,13 @@ fn from_rows(
     meta: &[TensorMetadata],
     default_name: &str,
     what: &str,
+    text: Option<&str>,
 ) -> Result<Vec<Tensor>> {
+    let origin = |key| Origin {
+        field: what,
+        key,
+        rows: true,
+    };
     let list = rows
         .as_array()
         .ok_or_else(|| ProtoError::request(format!("'{what}' must be a list")))?;
@@ -92,7 +109,7 @@ fn from_rows(
     }
     if !list.iter().any(is_keyed_object) {
         let (name, dt) = single_tensor_target(meta, default_name)?;
-        return Ok(vec![tensor_from_value(name, rows, dt)?]);
+        return Ok(vec![tensor_from_value(name, rows, dt, text, origin(None))?]);
     }
     if !list.iter().all(is_keyed_object) {
         return Err(ProtoError::request(format!(
@@ -121,21 +138,36 @@ fn from_rows(
         .iter()
         .map(|key| {
             let column = Value::Array(list.iter().map(|row| row[key.as_str()].clone()).collect());
-            tensor_from_value(key, &column, datatype_of(meta, key))
+            let dt = datatype_of(meta, key);
+            tensor_from_value(key, &column, dt, text, origin(Some(key)))
         })
         .collect()
 }
 
 /// `inputs` / `outputs`: one tensor, or an object of named tensors.
-fn from_columns(cols: &Value, meta: &[TensorMetadata], default_name: &str) -> Result<Vec<Tensor>> {
+fn from_columns(
+    cols: &Value,
+    meta: &[TensorMetadata],
+    default_name: &str,
+    what: &str,
+    text: Option<&str>,
+) -> Result<Vec<Tensor>> {
+    let origin = |key| Origin {
+        field: what,
+        key,
+        rows: false,
+    };
     match cols.as_object() {
         Some(map) if !is_b64(cols) => map
             .iter()
-            .map(|(key, value)| tensor_from_value(key, value, datatype_of(meta, key)))
+            .map(|(key, value)| {
+                let dt = datatype_of(meta, key);
+                tensor_from_value(key, value, dt, text, origin(Some(key)))
+            })
             .collect(),
         _ => {
             let (name, dt) = single_tensor_target(meta, default_name)?;
-            Ok(vec![tensor_from_value(name, cols, dt)?])
+            Ok(vec![tensor_from_value(name, cols, dt, text, origin(None))?])
         }
     }
 }
@@ -206,8 +238,16 @@ fn infer_datatype(name: &str, v: &Value) -> Result<DataType> {
     })
 }
 
-/// One tensor from a JSON value whose nesting is its shape.
-fn tensor_from_value(name: &str, v: &Value, datatype: Option<DataType>) -> Result<Tensor> {
+/// One tensor from a JSON value whose nesting is its shape; `text` (the
+/// body's text, if known) and `at` find the values' decimal text for the
+/// FP32 values that narrowing from f64 could round twice.
+fn tensor_from_value(
+    name: &str,
+    v: &Value,
+    datatype: Option<DataType>,
+    text: Option<&str>,
+    at: Origin<'_>,
+) -> Result<Tensor> {
     let dt = match datatype {
         Some(dt) => dt,
         None => infer_datatype(name, v)?,
@@ -232,7 +272,13 @@ fn tensor_from_value(name: &str, v: &Value, datatype: Option<DataType>) -> Resul
         DataType::Fp16 => go(v, |x: Vec<f32>| {
             TensorData::Fp16(x.into_iter().map(half::f16::from_f32).collect())
         }),
-        DataType::Fp32 => go(v, TensorData::Fp32),
+        DataType::Fp32 => flatten::<f32, _>(v, 0).map(|f| {
+            let f = match text {
+                Some(text) if f.may_round_twice => reread_fp32(text, at).unwrap_or(f),
+                _ => f,
+            };
+            (TensorData::Fp32(f.values), f.dims)
+        }),
         DataType::Fp64 => go(v, TensorData::Fp64),
         DataType::Bytes => go(v, TensorData::Bytes),
     };

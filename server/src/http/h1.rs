@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
@@ -89,6 +89,39 @@ pub async fn serve(
             }
         };
         let total = head.len + head.body_len;
+        // A body still arriving for a model whose queue is full: answered
+        // from the head, then the body is read past and dropped, neither
+        // buffered nor decoded (under overload, refusing must cost little).
+        if buf.len() < total
+            && let Some(refused) = refuse_early(&api, &head, &buf).await
+        {
+            let closing = *stop.borrow();
+            if write_response(&mut io, &mut out, refused, closing)
+                .await
+                .is_err()
+                || closing
+            {
+                return Ended::Closed;
+            }
+            let body_deadline = Instant::now() + body_timeout;
+            buf.advance(head.len);
+            let mut left = head.body_len;
+            loop {
+                let n = left.min(buf.len());
+                buf.advance(n);
+                left -= n;
+                if left == 0 {
+                    break;
+                }
+                // `buf` is empty: its room is reused, nothing grows.
+                buf.reserve(READ_CHUNK);
+                let deadline = body_deadline.min(Instant::now() + keep_alive);
+                if !read_more(&mut io, &mut buf, idle.as_mut(), deadline, &mut stop).await {
+                    return Ended::Closed;
+                }
+            }
+            continue;
+        }
         // The whole body is due by one deadline (a body trickled a byte at a
         // time must not hold the connection for ever), and one that stops
         // arriving for the keep-alive time is given up sooner.
@@ -153,6 +186,17 @@ pub async fn serve(
             out = Vec::with_capacity(1024);
         }
     }
+}
+
+/// The answer to a request whose model refuses it from its head alone
+/// (`None`: read its body and serve it as usual).
+async fn refuse_early(api: &RestApi, head: &Head, buf: &[u8]) -> Option<HttpResponse> {
+    let target = std::str::from_utf8(&buf[head.target.0..head.target.1]).ok()?;
+    let path = target.split('?').next().unwrap_or(target);
+    let refusal = api.refused_before_body(&head.method, path)?;
+    let head_bytes = Bytes::copy_from_slice(&buf[..head.len]);
+    let (parts, ()) = head.request(&head_bytes)?.into_parts();
+    Some(api.answer_refused(parts, refusal).await)
 }
 
 /// Reads more into `buf`. False when the connection is done: the client
@@ -270,6 +314,30 @@ fn parse(buf: &[u8]) -> Parsed {
         len,
         body_len: body_len.unwrap_or(0),
     })
+}
+
+/// For the fuzz target (crate::fuzzing): `None` if the fast path hands the
+/// bytes to hyper, `Some(None)` while the head is incomplete, else the
+/// head's and the body's lengths.
+#[doc(hidden)]
+pub fn fuzz_h1_head(buf: &[u8]) -> Option<Option<(usize, usize)>> {
+    match parse(buf) {
+        Parsed::Complete(head) => Some(Some((head.len, head.body_len))),
+        Parsed::Partial => Some(None),
+        Parsed::NotOurs => None,
+    }
+}
+
+/// For the fuzz target: the request the fast path hands its handler from
+/// one whole message (head and body), as `serve` builds it.
+#[doc(hidden)]
+pub fn fuzz_h1_request(message: &Bytes, head_len: usize) -> Option<(http::request::Parts, Bytes)> {
+    let Parsed::Complete(head) = parse(message) else {
+        return None;
+    };
+    let head_bytes = message.slice(..head_len);
+    let request = head.request(&head_bytes)?;
+    Some((request.into_parts().0, message.slice(head_len..)))
 }
 
 /// Digits only (no sign, no spaces, no overflow), as a body length.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use infergate_proto::OutputFormat;
-use infergate_proto::v1::V1Form;
+use infergate_proto::v1::{V1Body, V1Form};
 use infergate_proto::v2::{self, INFERENCE_HEADER_CONTENT_LENGTH};
 use serde_json::json;
 
@@ -86,6 +86,7 @@ impl RestApi {
         ctx: &RequestContext,
     ) -> Result<HttpResponse> {
         let model = self.dataplane.model(name, None)?;
+        model.admits()?;
         let bytes = read_body(
             &ctx.headers,
             body,
@@ -93,13 +94,13 @@ impl RestApi {
             self.body_read_timeout,
         )
         .await?;
-        let value: serde_json::Value = {
+        let body = {
             let _decode = crate::step_span!("decode").entered();
-            serde_json::from_slice(&bytes)
+            V1Body::parse(bytes)
                 .map_err(|e| InferError::invalid(format!("Unrecognized request format: {e}")))?
         };
-        let form = v1_form(&value).unwrap_or(V1Form::Instances);
-        let payload = Payload::V1(value);
+        let form = v1_form(&body).unwrap_or(V1Form::Instances);
+        let payload = Payload::V1(body);
         let reply = if explain {
             self.dataplane.explain(&*model, payload, ctx).await?
         } else {
@@ -146,6 +147,7 @@ impl RestApi {
                 ct.to_str().unwrap_or("?")
             )));
         }
+        model.admits()?;
         let bytes = read_body(
             &ctx.headers,
             body,

@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
+#[doc(hidden)]
+pub use h1::{fuzz_h1_head, fuzz_h1_request};
 pub use handlers::RestApi;
 
 use crate::conn::{Activity, ConnectionCap, Tracked};
@@ -58,8 +60,44 @@ impl RestApi {
         self: Arc<Self>,
         req: Request<body::RequestBody>,
     ) -> Result<body::HttpResponse, Infallible> {
+        let (parts, body) = req.into_parts();
+        Ok(self.answer(parts, Ok(body)).await)
+    }
+
+    /// Whether an inference request is refused from its head alone (its
+    /// model's queue is full): its body then need not be read or decoded.
+    pub(crate) fn refused_before_body(
+        &self,
+        method: &http::Method,
+        path: &str,
+    ) -> Option<InferError> {
+        let path = router::decode_path(path).ok()?;
+        let (name, version) = match router::route(method, &path).ok()? {
+            router::Route::V1Predict(m) | router::Route::V1Explain(m) => (m, None),
+            router::Route::V2Infer(m, v) => (m, v),
+            _ => return None,
+        };
+        self.dataplane.model(name, version).ok()?.admits().err()
+    }
+
+    /// The answer to a request refused before its body was read, with the
+    /// headers, metrics and access log of any answer.
+    pub(crate) async fn answer_refused(
+        &self,
+        parts: http::request::Parts,
+        refusal: InferError,
+    ) -> body::HttpResponse {
+        self.answer(parts, Err(refusal)).await
+    }
+
+    /// Routes a request, serves its body (or answers its refusal), and
+    /// dresses the result (request id, metrics, span status, access log).
+    async fn answer(
+        &self,
+        mut parts: http::request::Parts,
+        body: Result<body::RequestBody, InferError>,
+    ) -> body::HttpResponse {
         let started = self.access_log.then(std::time::Instant::now);
-        let (mut parts, body) = req.into_parts();
         let mut ctx = RequestContext::new(Protocol::V1);
         ctx.request_id = request_id(&parts.headers);
         // The headers move into the context (models and the upstream read
@@ -88,9 +126,14 @@ impl RestApi {
                 if matches!(route, router::Route::V2Infer(..)) {
                     ctx.protocol = Protocol::V2Rest;
                 }
-                self.dispatch(route, body, &ctx)
-                    .instrument(span.clone())
-                    .await
+                match body {
+                    Ok(body) => {
+                        self.dispatch(route, body, &ctx)
+                            .instrument(span.clone())
+                            .await
+                    }
+                    Err(refusal) => Err(refusal),
+                }
             }
             Err(e) => Err(e),
         };
@@ -126,7 +169,7 @@ impl RestApi {
             }
             .write();
         }
-        Ok(resp)
+        resp
     }
 }
 

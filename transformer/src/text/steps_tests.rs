@@ -37,7 +37,7 @@ fn ctx() -> RequestContext {
 async fn v1_texts_become_model_inputs() {
     let t = Declarative::from_toml(&config()).unwrap();
     let body = json!({"instances": ["hello world", "a"]});
-    let Payload::V2(req) = t.preprocess(Payload::V1(body), &ctx()).await.unwrap() else {
+    let Payload::V2(req) = t.preprocess(Payload::v1(body), &ctx()).await.unwrap() else {
         panic!("tensors expected")
     };
     let names: Vec<&str> = req.inputs.iter().map(|t| t.name.as_str()).collect();
@@ -60,7 +60,7 @@ async fn bad_texts_are_invalid_input() {
         (json!({"instances": []}), "no texts to tokenize"),
         (json!({"instances": ["a", "a", "a", "a"]}), "(max_texts)"),
     ] {
-        let err = t.preprocess(Payload::V1(body), &ctx()).await.unwrap_err();
+        let err = t.preprocess(Payload::v1(body), &ctx()).await.unwrap_err();
         assert!(err.to_string().contains(want), "{err}");
         assert_eq!(err.class(), ErrorClass::InvalidInput);
     }
