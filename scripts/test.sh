@@ -30,10 +30,19 @@ cargo build --workspace --bins --quiet
 # tests must compare, never rewrite.
 export INFERGATE_PYTHON="$PWD/.venv/bin/python" INFERGATE_REQUIRE_PYTHON=1 INSTA_UPDATE=no
 echo "==> tests"
+# The REST end-to-end suites run a second time with every server on hyper
+# alone (`--http1_fast_path false`, through its environment variable), so
+# that both HTTP/1.1 paths pass the same tests (issue 16, part 4).
+HYPER_SUITES=(--test rest_api --test predictor_serving --test predictor_batching
+  --test transformer --test transformer_upstream --test transformer_faults
+  --test text_models --test python_clients)
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
+  echo "==> REST end-to-end suites again, HTTP/1.1 on hyper only"
+  INFERGATE_HTTP1_FAST_PATH=false cargo nextest run -p infergate-tests --no-fail-fast "${HYPER_SUITES[@]}"
 else
   cargo test --workspace --no-fail-fast
+  INFERGATE_HTTP1_FAST_PATH=false cargo test -p infergate-tests --no-fail-fast "${HYPER_SUITES[@]}"
 fi
 
 # --- deploy (issue 12): the transformer-only build, the images (assembled

@@ -206,7 +206,12 @@ async fn a_full_queue_answers_429_and_resource_exhausted_at_once() {
             ]
             .concat();
             let answer = raw_exchange(&mut conn, &next, "live").await;
-            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            // hyper (`--http1_fast_path false`) closes a connection whose
+            // body was left unread, after the answer; it must never read
+            // the body as a next request.
+            let hyper_only = std::env::var("INFERGATE_HTTP1_FAST_PATH").is_ok_and(|v| v == "false");
+            let served_on = answer.starts_with("HTTP/1.1 200");
+            assert!(served_on || (hyper_only && answer.is_empty()), "{answer}");
         }
     }
     assert!(

@@ -8,9 +8,8 @@ mod proxy_support;
 use std::time::Duration;
 
 use infergate_proto::grpc::pb::ModelMetadataRequest;
-use infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient;
 use infergate_tests::{Http, Server, free_port};
-use proxy_support::{Proxy, eventually, grpc, rest};
+use proxy_support::{Proxy, eventually, grpc, grpc_client, rest};
 
 fn available(backend: &str) -> String {
     format!("infergate_proxy_backend_available{{backend=\"{backend}\"")
@@ -75,9 +74,7 @@ grpc_pool = "g"
         "a backend answering NOT_SERVING stayed in the pool"
     );
     assert_eq!(proxy.metric(&http, &available(&ga)).await, 1.0);
-    let mut client = GrpcInferenceServiceClient::connect(proxy.url(""))
-        .await
-        .expect("connect to the proxy");
+    let mut client = grpc_client(&proxy).await;
     for _ in 0..10 {
         let meta = client
             .model_metadata(ModelMetadataRequest {

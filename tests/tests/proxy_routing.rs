@@ -4,10 +4,9 @@
 
 mod proxy_support;
 
-use infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient;
 use infergate_proto::grpc::pb::*;
 use infergate_tests::{Http, Server};
-use proxy_support::{Proxy, grpc, mock_requests, rest, v1_predict};
+use proxy_support::{Proxy, grpc, grpc_client, mock_requests, rest, v1_predict};
 use tonic::Code;
 
 fn infer_request(model: &str) -> ModelInferRequest {
@@ -25,12 +24,6 @@ fn infer_request(model: &str) -> ModelInferRequest {
         }],
         ..Default::default()
     }
-}
-
-async fn grpc_client(p: &Proxy) -> GrpcInferenceServiceClient<tonic::transport::Channel> {
-    GrpcInferenceServiceClient::connect(p.url(""))
-        .await
-        .expect("connect to the proxy")
 }
 
 #[tokio::test]

@@ -90,12 +90,6 @@ impl UpstreamError {
         }
     }
 
-    /// Whether the predictor refused the request without taking it (nothing
-    /// listening, or gRPC UNAVAILABLE): readiness turns false at once.
-    pub fn is_refusal(&self) -> bool {
-        self.is_retryable()
-    }
-
     /// Whether this says the predictor is unwell (for passive health).
     pub fn is_health_failure(&self) -> bool {
         matches!(

@@ -263,7 +263,9 @@ impl Upstream {
             .await
             .unwrap_or(Err(UpstreamError::Timeout(self.settings.timeout)));
         match &result {
-            Err(e) if e.is_refusal() => self.health.refused(),
+            // Refused without being taken (nothing listening, or UNAVAILABLE):
+            // readiness turns false at once.
+            Err(e) if e.is_retryable() => self.health.refused(),
             Err(e) if e.is_health_failure() => self.health.observed(false),
             Err(UpstreamError::Proto(_)) => {}
             _ => self.health.observed(true),

@@ -58,6 +58,19 @@ impl Proxy {
 }
 
 /// `host:port` of a server's REST and gRPC ports, for a pool's backends.
+/// A gRPC inference client connected to the proxy.
+pub async fn grpc_client(
+    p: &Proxy,
+) -> infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient<
+    tonic::transport::Channel,
+> {
+    infergate_proto::grpc::pb::grpc_inference_service_client::GrpcInferenceServiceClient::connect(
+        p.url(""),
+    )
+    .await
+    .expect("connect to the proxy")
+}
+
 pub fn rest(s: &Server) -> String {
     format!("127.0.0.1:{}", s.http.port())
 }
