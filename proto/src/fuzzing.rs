@@ -2,7 +2,7 @@
 //! JSON number reader and the general reader on the same `data` text.
 use serde_json::value::RawValue;
 
-use crate::json::{FastNumber, JsonElement, flatten, parse_numbers};
+use crate::json::{FastNumber, JsonElement, flatten_text, parse_numbers};
 
 /// What one reader made of a `data` text: values and implied dims, or an
 /// error (the general reader's message; the fast reader declines with none).
@@ -11,8 +11,7 @@ pub type Read<T> = Result<(Vec<T>, Vec<usize>), String>;
 fn both<T: FastNumber + JsonElement>(text: &str) -> Option<(Option<Read<T>>, Read<T>)> {
     let raw: &RawValue = serde_json::from_str(text).ok()?;
     let fast = parse_numbers::<T>(raw.get(), 64).map(|f| Ok((f.values, f.dims)));
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let general = flatten::<T, _>(&mut de, 64).map(|f| (f.values, f.dims));
+    let general = flatten_text::<T>(raw.get(), 64).map(|f| (f.values, f.dims));
     Some((fast, general))
 }
 

@@ -67,6 +67,11 @@ v2c = [
  v2("+Infinity string (lenient)", inp(t(data=["+Infinity"])), 200, None, expect_body="Infinity"),
  v2("NaN string in INT32", inp(t(dt="INT32", data=["NaN"])), 400, "x"),
  v2("NaN string beside numbers", inp(t(shape=[3], data=[1.00000005960464477539062500001, "NaN", 2])), 200),
+ v2("INT64 -0 is zero", "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"INT64\",\"data\":[-0]}]}", 200),
+ v2("INT64 -0.0 is not an integer", "{\"inputs\":[{\"name\":\"x\",\"shape\":[2],\"datatype\":\"INT64\",\"data\":[1, -0.0]}]}", 400, "must be an integer"),
+ # Found by the json_numbers_differential fuzz target: -1e-400 reaches
+ # serde's reader as -0.0, which was taken for the integer -0.
+ v2("INT64 -1e-400 is not an integer (fuzz)", "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"INT64\",\"data\":[-1e-400]}]}", 400, "must be an integer"),
  v2("FP16 data echoed as JSON", inp(t(dt="FP16", data=[0.5])), 400, "FP16"),
  v2("FP16 beyond range", inp(t(dt="FP16", data=[1e6])), 400, "x"),
  v2("BYTES given a number", inp(t(dt="BYTES", data=[1])), 400, "x"),

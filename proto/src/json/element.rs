@@ -27,13 +27,15 @@ pub(crate) trait JsonElement: Sized {
         Err(mismatch::<Self>("a {\"b64\": ...} object"))
     }
     /// Whether `from_f64(v)` may differ from reading the number's decimal
-    /// text straight into `Self` (rounding twice); only FP32 can.
-    fn may_round_twice(_: f64) -> bool {
+    /// text straight into `Self`: an FP32 value that narrowing could round
+    /// twice, or an integer's -0.0 (the JSON integer `-0`, or a float such
+    /// as `-0.0` or `-1e-400` that must be refused).
+    fn needs_text(_: f64) -> bool {
         false
     }
 }
 
-fn mismatch<T: JsonElement>(got: &str) -> String {
+pub(crate) fn mismatch<T: JsonElement>(got: &str) -> String {
     let want = match T::DATATYPE {
         DataType::Bool => "true or false",
         DataType::Bytes => "a string",
@@ -72,7 +74,12 @@ macro_rules! integer_element {
             }
             // serde_json reads the JSON integer `-0` as the float -0.0; it is
             // zero, as the fast reader reads it (found by the differential
-            // fuzz target). Other floats stay refused.
+            // fuzz target). Other floats stay refused; so are `-0.0` and
+            // `-1e-400`, which reach here as the same -0.0: the text tells
+            // them apart (`needs_text`, `flatten_text`).
+            fn needs_text(v: f64) -> bool {
+                v == 0.0 && v.is_sign_negative()
+            }
             fn from_f64(v: f64) -> Result<Self, String> {
                 if v == 0.0 && v.is_sign_negative() {
                     Ok(0)
@@ -110,7 +117,7 @@ macro_rules! float_element {
                 let x = v as $t;
                 if x.is_finite() { Ok(x) } else { Err(out_of_range::<Self>(v)) }
             }
-            fn may_round_twice(v: f64) -> bool {
+            fn needs_text(v: f64) -> bool {
                 Self::DATATYPE == DataType::Fp32 && is_f32_midpoint(v)
             }
             fn from_str(v: &str) -> Result<Self, String> {
@@ -188,8 +195,8 @@ mod tests {
         let one_up = f64::from(1.0f32.next_up());
         let mid = (1.0 + one_up) / 2.0;
         assert!(is_f32_midpoint(mid));
-        assert!(f32::may_round_twice(mid));
-        assert!(!f64::may_round_twice(mid));
+        assert!(f32::needs_text(mid));
+        assert!(!f64::needs_text(mid));
         for v in [
             1.0,
             one_up,

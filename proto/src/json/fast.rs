@@ -183,7 +183,7 @@ pub(crate) fn parse_numbers<T: FastNumber>(text: &str, capacity: usize) -> Optio
     Some(Flattened {
         values,
         dims: dims.into_iter().map_while(|d| d).collect(),
-        may_round_twice: false,
+        needs_text: false,
     })
 }
 

@@ -13,7 +13,7 @@ struct State<T> {
     dims: Vec<Option<usize>>,
     leaf_depth: Option<usize>,
     error: Option<String>,
-    may_round_twice: bool,
+    needs_text: bool,
 }
 
 impl<T> State<T> {
@@ -75,7 +75,7 @@ impl<'de, T: JsonElement> Visitor<'de> for Seed<'_, T> {
         self.leaf(T::from_u64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.state.may_round_twice |= T::may_round_twice(v);
+        self.state.needs_text |= T::needs_text(v);
         self.leaf(T::from_f64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
@@ -141,6 +141,7 @@ impl<'de, T: JsonElement> Visitor<'de> for Seed<'_, T> {
 }
 
 /// Elements in row-major order and the nesting that held them.
+#[derive(Debug)]
 pub(crate) struct Flattened<T> {
     pub values: Vec<T>,
     /// List lengths by depth: the shape the nesting implies.
@@ -148,7 +149,7 @@ pub(crate) struct Flattened<T> {
     /// Some element came as an f64 exactly halfway between two FP32 values,
     /// so narrowing it may differ from reading its text (see
     /// `element::is_f32_midpoint`); the caller re-reads the text if it has it.
-    pub may_round_twice: bool,
+    pub needs_text: bool,
 }
 
 /// Flattens whatever `d` holds into elements of `T`; errors are plain
@@ -162,7 +163,7 @@ pub(crate) fn flatten<'de, T: JsonElement, D: Deserializer<'de>>(
         dims: Vec::new(),
         leaf_depth: None,
         error: None,
-        may_round_twice: false,
+        needs_text: false,
     };
     let result = Seed {
         state: &mut state,
@@ -173,9 +174,67 @@ pub(crate) fn flatten<'de, T: JsonElement, D: Deserializer<'de>>(
         (Ok(()), _) => Ok(Flattened {
             values: state.out,
             dims: state.dims.into_iter().map_while(|d| d).collect(),
-            may_round_twice: state.may_round_twice,
+            needs_text: state.needs_text,
         }),
         (Err(_), Some(msg)) => Err(msg),
         (Err(e), None) => Err(e.to_string()),
+    }
+}
+
+/// The general reader on JSON text, for number types: where an f64 does not
+/// say what the text said (an FP32 value narrowing could round twice, an
+/// integer's -0.0), the text is read again by the fast reader, so this
+/// reader's values are the fast one's wherever both read the text, and it
+/// refuses what the fast one declines.
+pub(crate) fn flatten_text<T: JsonElement + super::FastNumber>(
+    text: &str,
+    capacity: usize,
+) -> Result<Flattened<T>, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = flatten::<T, _>(&mut de, capacity)?;
+    if !read.needs_text {
+        return Ok(read);
+    }
+    match super::parse_numbers::<T>(text, capacity) {
+        Some(exact) => Ok(exact),
+        // Floats: the fast reader reads all the general one does.
+        None if T::DATATYPE.is_float() => Ok(read),
+        None => Err(super::element::mismatch::<T>(
+            "a fraction or exponent that reads as -0",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flatten_text;
+
+    #[test]
+    fn the_general_reader_rounds_fp32_once_too() {
+        // Halfway between 1.0 and the next f32 once read as f64; the text
+        // is just above it, so the f32 above is right.
+        let text = "[[1.00000005960464477539062500001], [2.5]]";
+        let want = "1.00000005960464477539062500001".parse::<f32>().unwrap();
+        assert_ne!(want, 1.0);
+        let f = flatten_text::<f32>(text, 2).unwrap();
+        assert_eq!(f.values, vec![want, 2.5]);
+        assert_eq!(f.dims, vec![2, 1]);
+        assert!(flatten_text::<f32>("[[1], 2]", 2).is_err());
+    }
+
+    #[test]
+    fn an_integer_minus_zero_is_zero_but_a_float_minus_zero_is_refused() {
+        assert_eq!(
+            flatten_text::<i64>("[-0, 1]", 2).unwrap().values,
+            vec![0, 1]
+        );
+        // All three reach serde's reader as -0.0 (found by the fuzz target).
+        for text in ["[-0.0]", "[-1e-400]", "[-0e5, 1]"] {
+            let err = flatten_text::<i64>(text, 2).unwrap_err();
+            assert!(
+                err.contains("INT64 element must be an integer"),
+                "{text}: {err}"
+            );
+        }
     }
 }

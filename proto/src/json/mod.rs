@@ -16,5 +16,5 @@ pub(crate) mod nested;
 
 pub(crate) use element::JsonElement;
 pub(crate) use fast::{FastNumber, parse_numbers};
-pub(crate) use flatten::flatten;
+pub(crate) use flatten::{flatten, flatten_text};
 pub(crate) use nested::{JsonElements, NestedJson};

@@ -50,7 +50,7 @@ pub(super) fn reread_fp32(text: &str, at: Origin<'_>) -> Option<Flattened<f32>> 
             Some(Flattened {
                 values,
                 dims,
-                may_round_twice: false,
+                needs_text: false,
             })
         }
     }

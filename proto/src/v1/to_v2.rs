@@ -274,7 +274,7 @@ fn tensor_from_value(
         }),
         DataType::Fp32 => flatten::<f32, _>(v, 0).map(|f| {
             let f = match text {
-                Some(text) if f.may_round_twice => reread_fp32(text, at).unwrap_or(f),
+                Some(text) if f.needs_text => reread_fp32(text, at).unwrap_or(f),
                 _ => f,
             };
             (TensorData::Fp32(f.values), f.dims)

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
 use crate::infer::{BINARY_DATA_SIZE, InferRequest, InferResponse, RequestedOutput};
-use crate::json::{FastNumber, JsonElement, flatten, parse_numbers};
+use crate::json::{FastNumber, JsonElement, flatten, flatten_text, parse_numbers};
 use crate::parameters::{ParamValue, Parameters};
 use crate::raw;
 use crate::tensor::{Tensor, TensorData, check_count, element_count};
@@ -275,7 +275,9 @@ fn json_data(
     ) -> Result<TensorData> {
         match parse_numbers::<T>(raw.get(), cap) {
             Some(f) => Ok(wrap(f.values)),
-            None => general(tensor, raw, cap, wrap),
+            None => flatten_text::<T>(raw.get(), cap)
+                .map(|f| wrap(f.values))
+                .map_err(|msg| ProtoError::tensor(tensor, msg)),
         }
     }
     fn general<T: JsonElement>(
