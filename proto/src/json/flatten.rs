@@ -146,9 +146,9 @@ pub(crate) struct Flattened<T> {
     pub values: Vec<T>,
     /// List lengths by depth: the shape the nesting implies.
     pub dims: Vec<usize>,
-    /// Some element came as an f64 exactly halfway between two FP32 values,
-    /// so narrowing it may differ from reading its text (see
-    /// `element::is_f32_midpoint`); the caller re-reads the text if it has it.
+    /// Some element came as an f64 that does not say what its text said
+    /// (`JsonElement::needs_text`: an FP32 midpoint, an integer's -0.0);
+    /// the caller re-reads the text if it has it.
     pub needs_text: bool,
 }
 
