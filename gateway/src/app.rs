@@ -8,6 +8,7 @@ use infergate_server::builtin::{BUILTIN_NAMES, BuiltinRepository, builtin_model}
 use infergate_server::{ModelRegistry, ModelRepository};
 use infergate_transformer::{Declarative, PassThrough, Transformer};
 
+use crate::batcher::PredictBatcher;
 use crate::config::Flags;
 use crate::transformer_model::{TransformerModel, TransformerRepository};
 use crate::upstream::{Upstream, UpstreamSettings};
@@ -47,10 +48,19 @@ pub async fn registry(
         let declarative = custom.is_none() && flags.upstream.transformer_config.is_some();
         let transformer = transformer(flags, custom)?;
         let tensor_postprocess = declarative && transformer.has_postprocess();
+        let batcher = crate::batcher::settings(&flags.batcher).map(|s| {
+            PredictBatcher::start(
+                &flags.serve.model_name,
+                s,
+                flags.batcher.batcher_workers.max(1),
+                upstream.clone(),
+            )
+        });
         let model = Arc::new(TransformerModel::new(
             flags.serve.model_name.clone(),
             transformer,
             upstream,
+            batcher,
             flags.upstream.enable_predictor_health_check,
             tensor_postprocess,
         ));
@@ -58,6 +68,13 @@ pub async fn registry(
             ModelRegistry::new(Some(Arc::new(TransformerRepository::new(model.clone()))));
         registry.register(model);
         return Ok(Arc::new(registry));
+    }
+    if flags.batcher.enable_batcher {
+        return Err(invalid(
+            "--enable-batcher batches the calls to --predictor_host; models served here \
+             batch by their config.toml ([dynamic_batching], docs/configuration.md)"
+                .to_string(),
+        ));
     }
     let has_models = flags.predictor.model_dir.is_some() || flags.predictor.storage_uri.is_some();
     if !has_models && flags.builtin_models.is_empty() {

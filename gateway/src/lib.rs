@@ -14,6 +14,7 @@
 //! }
 //! ```
 pub mod app;
+pub mod batcher;
 pub mod config;
 pub mod transformer_model;
 pub mod upstream;

@@ -5,15 +5,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use infergate_proto::{ModelMetadata, Protocol, v1};
+use infergate_server::batching::BatchError;
 use infergate_server::{InferError, Model, ModelRepository, Payload, Reply, RequestContext};
 use infergate_transformer::{TransformError, Transformer};
 
-use crate::upstream::Upstream;
+use crate::batcher::PredictBatcher;
+use crate::upstream::{Upstream, UpstreamError};
 
 pub struct TransformerModel {
     name: String,
     transformer: Arc<dyn Transformer>,
     upstream: Arc<Upstream>,
+    /// Predictor calls batched (--enable-batcher), or sent one by one.
+    batcher: Option<PredictBatcher>,
     /// Readiness follows the predictor's (--enable_predictor_health_check).
     readiness_follows_predictor: bool,
     /// The transformer's postprocess works on tensors (the declarative
@@ -27,6 +31,7 @@ impl TransformerModel {
         name: String,
         transformer: Arc<dyn Transformer>,
         upstream: Arc<Upstream>,
+        batcher: Option<PredictBatcher>,
         readiness_follows_predictor: bool,
         tensor_postprocess: bool,
     ) -> Self {
@@ -35,6 +40,7 @@ impl TransformerModel {
             name,
             transformer,
             upstream,
+            batcher,
             readiness_follows_predictor,
             tensor_postprocess,
         }
@@ -95,6 +101,16 @@ impl Model for TransformerModel {
         })
     }
 
+    /// A full batcher queue refuses a request before its body is read.
+    fn admits(&self) -> Result<(), InferError> {
+        match &self.batcher {
+            Some(b) if !b.has_room() => {
+                Err(UpstreamError::Batch(BatchError::QueueFull(self.name.clone())).into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn is_ready(&self) -> bool {
         !self.readiness_follows_predictor || self.upstream.is_healthy()
     }
@@ -115,7 +131,10 @@ impl Model for TransformerModel {
     }
 
     async fn predict(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, InferError> {
-        let mut reply = self.upstream.predict(&self.name, payload, ctx).await?;
+        let mut reply = match &self.batcher {
+            Some(b) => b.predict(payload, ctx).await?,
+            None => self.upstream.predict(&self.name, payload, ctx).await?,
+        };
         // A v1 predictor's answer becomes tensors here, not in the front
         // end: named by the rule of docs/protocol.md, and a malformed one is
         // the predictor's fault (502), not the caller's (400).

@@ -3,7 +3,7 @@
 //! URIs. It sits beside the gateway (which embeds it when no
 //! `--predictor_host` is given) and depends only on the wire and serving
 //! crates.
-pub mod batching;
+mod batching;
 pub mod convert;
 mod empty_repo;
 pub mod error;
@@ -11,6 +11,7 @@ pub mod flags;
 pub mod mlflow;
 pub mod model;
 pub mod model_config;
+pub mod padded_batch;
 pub mod repository;
 pub mod runtime;
 pub mod session;

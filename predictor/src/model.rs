@@ -8,20 +8,13 @@ use async_trait::async_trait;
 use infergate_proto::{InferRequest, InferResponse, ModelMetadata, Tensor, TensorMetadata, v1};
 use infergate_server::{InferError, Model, Payload, Reply, RequestContext};
 
-use crate::batching::{BatchRunner, Batcher};
+use crate::batching::OnnxBatcher;
 use crate::error::{PredictorError, Result};
 use crate::session::SessionPool;
 
-#[async_trait]
-impl BatchRunner for SessionPool {
-    async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
-        SessionPool::run(self, inputs).await
-    }
-}
-
 enum Executor {
     Direct(Arc<SessionPool>),
-    Batched(Batcher),
+    Batched(OnnxBatcher),
 }
 
 pub struct OnnxModel {
@@ -40,7 +33,7 @@ impl OnnxModel {
         inputs: Vec<TensorMetadata>,
         outputs: Vec<TensorMetadata>,
         v1_output: Option<String>,
-        batcher: Option<Batcher>,
+        batcher: Option<OnnxBatcher>,
     ) -> Result<Self> {
         let v1_output = match v1_output {
             Some(o) if !outputs.iter().any(|t| t.name == o) => {

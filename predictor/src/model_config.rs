@@ -22,6 +22,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use infergate_proto::TensorMetadata;
+pub use infergate_server::batching::BatchSettings;
 use serde::Deserialize;
 
 use crate::error::{PredictorError, Result};
@@ -103,16 +104,6 @@ fn default_queue_size() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct TensorOverride {
     pub shape: Vec<i64>,
-}
-
-/// The batching settings the batcher runs with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchSettings {
-    pub max_batch_size: usize,
-    pub max_queue_delay: Duration,
-    pub preferred_batch_sizes: Vec<usize>,
-    pub max_queue_size: usize,
-    pub timeout: Option<Duration>,
 }
 
 /// Default largest batch when batching is on and no size is given.

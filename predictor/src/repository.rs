@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use infergate_server::{InferError, Model, ModelRepository};
 
-use crate::batching::Batcher;
+use crate::batching::OnnxBatcher;
 use crate::error::{PredictorError, Result};
 use crate::model::OnnxModel;
 use crate::model_config::ModelConfig;
@@ -267,7 +267,7 @@ impl ModelDir {
             "model loaded"
         );
         let pool = Arc::new(pool);
-        let batcher = batching.map(|b| Batcher::start(name, b, instances, pool.clone()));
+        let batcher = batching.map(|b| OnnxBatcher::start(name, b, instances, pool.clone()));
         let model = OnnxModel::new(
             name,
             src.version.map(|v| v.to_string()),

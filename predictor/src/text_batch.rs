@@ -13,7 +13,7 @@ use infergate_server::{InferError, Model, Payload, Reply, RequestContext};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::batching::padded::{self, TokenRows};
+use crate::padded_batch::{self as padded, TokenRows};
 
 struct Job {
     inputs: Vec<Tensor>,

@@ -3,6 +3,7 @@
 //! health, reflection) in front of a registry of [`Model`]s. Both binaries,
 //! `infergate` and `infergate-predictor`, serve through it.
 pub mod access_log;
+pub mod batching;
 pub mod builtin;
 pub mod cli;
 pub mod conn;

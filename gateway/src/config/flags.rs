@@ -9,6 +9,7 @@ use clap::Parser;
 use infergate_predictor::PredictorFlags;
 use infergate_server::cli::{ServeFlags, strtobool};
 
+use super::BatcherFlags;
 #[cfg(not(feature = "predictor"))]
 use super::no_predictor::PredictorFlags;
 
@@ -189,6 +190,9 @@ pub struct Flags {
 
     #[command(flatten)]
     pub upstream: UpstreamFlags,
+
+    #[command(flatten)]
+    pub batcher: BatcherFlags,
 
     #[command(flatten)]
     pub predictor: PredictorFlags,

@@ -1,5 +1,6 @@
 //! The `infergate` command line; parsing (environment, config file, unknown
 //! flags) is shared with `infergate-predictor` in `infergate_server::cli`.
+mod batcher_flags;
 mod flags;
 #[cfg(not(feature = "predictor"))]
 mod no_predictor;
@@ -7,6 +8,7 @@ mod predictor_host;
 
 use std::ffi::OsString;
 
+pub use batcher_flags::BatcherFlags;
 pub use flags::{Flags, PredictorProtocol, UpstreamFlags};
 pub use infergate_server::cli::{ConfigError, Loaded};
 pub use predictor_host::{PredictorHost, parse_predictor_host};

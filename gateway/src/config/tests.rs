@@ -265,3 +265,37 @@ fn predictor_host_refuses_bad_forms_naming_the_flag() {
         assert!(err.contains(why), "{text}: {err}");
     }
 }
+
+#[test]
+fn the_agents_batcher_flags_parse_under_both_spellings() {
+    let f = parse(&[]).flags.batcher;
+    assert!(!f.enable_batcher);
+    assert_eq!(
+        (f.max_batchsize, f.max_latency),
+        (32, 5000),
+        "the agent's defaults"
+    );
+    for spelling in [
+        [
+            "--enable-batcher",
+            "--max-batchsize",
+            "8",
+            "--max-latency",
+            "20",
+        ],
+        [
+            "--enable_batcher",
+            "--max_batchsize",
+            "8",
+            "--max_latency",
+            "20",
+        ],
+    ] {
+        let f = parse(&spelling).flags.batcher;
+        assert!(f.enable_batcher, "{spelling:?}");
+        assert_eq!((f.max_batchsize, f.max_latency), (8, 20), "{spelling:?}");
+    }
+    let f = parse(&["--enable-batcher", "false", "--batcher_max_queue_size", "4"]).flags;
+    assert!(!f.batcher.enable_batcher);
+    assert_eq!(f.batcher.batcher_max_queue_size, 4);
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use infergate_proto::{ErrorClass, ProtoError};
 use infergate_server::InferError;
+use infergate_server::batching::BatchError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -55,6 +56,11 @@ pub enum UpstreamError {
     )]
     Overloaded { limit: usize },
 
+    /// The batcher answered (--enable-batcher): its queue is full, or the
+    /// batch could not be formed.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+
     #[error("{0}")]
     Config(String),
 }
@@ -86,6 +92,7 @@ impl UpstreamError {
             | UpstreamError::UnexpectedStatus { .. } => ErrorClass::BadGateway,
             UpstreamError::Proto(p) => p.class(),
             UpstreamError::Overloaded { .. } => ErrorClass::Overloaded,
+            UpstreamError::Batch(b) => b.class(),
             UpstreamError::Config(_) => ErrorClass::Internal,
         }
     }

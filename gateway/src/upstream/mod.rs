@@ -25,6 +25,7 @@ use infergate_proto::{ModelMetadata, Payload, Reply, RequestContext};
 
 use client::PredictorClient;
 pub use error::UpstreamError;
+pub use headers::forwarded as forwarded_headers;
 use health::Health;
 use inflight::InflightLimit;
 use rest::{RestBody, RestClient};
@@ -188,6 +189,11 @@ impl Upstream {
                 tokio::time::sleep(interval).await;
             }
         });
+    }
+
+    /// The headers forwarded besides the usual ones (--forward_header).
+    pub fn forward_allow_list(&self) -> &[String] {
+        &self.settings.forward_headers
     }
 
     pub fn is_healthy(&self) -> bool {

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use tokio::time::Instant;
 
-use crate::model_config::BatchSettings;
+use super::BatchSettings;
 
 /// What two requests must share to be batched (per input: name, datatype and
 /// every dimension after the first), as a keyed hash: the queue compares keys

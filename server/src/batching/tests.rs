@@ -3,8 +3,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use infergate_proto::TensorData;
+use infergate_proto::{Tensor, TensorData};
 
+use super::tensors::{batch_key, run_joined};
 use super::*;
 
 /// Doubles every value after `delay`, recording the batch sizes it saw;
@@ -16,22 +17,38 @@ struct Doubler {
 
 #[async_trait]
 impl BatchRunner for Doubler {
-    async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
-        self.batches.lock().unwrap().push(inputs[0].shape[0]);
-        tokio::time::sleep(self.delay).await;
-        let TensorData::Int32(v) = &inputs[0].data else {
-            unreachable!()
-        };
-        if v.iter().any(|x| *x < 0) {
-            return Err(PredictorError::OrtRun("negative input".into()));
-        }
-        let out = v.iter().map(|x| x * 2).collect();
-        Ok(vec![Tensor::new(
-            "y",
-            inputs[0].shape.clone(),
-            TensorData::Int32(out),
-        )?])
+    type Input = Vec<Tensor>;
+    type Output = Vec<Tensor>;
+    type Error = BatchError;
+
+    async fn run(
+        &self,
+        batch: Vec<Vec<Tensor>>,
+        rows: &[usize],
+    ) -> Vec<Result<Vec<Tensor>, BatchError>> {
+        run_joined(batch, rows, |inputs| async move {
+            self.batches.lock().unwrap().push(inputs[0].shape[0]);
+            tokio::time::sleep(self.delay).await;
+            let TensorData::Int32(v) = &inputs[0].data else {
+                unreachable!()
+            };
+            if v.iter().any(|x| *x < 0) {
+                return Err(BatchError::Join("negative input".into()));
+            }
+            let out = v.iter().map(|x| x * 2).collect();
+            Ok(vec![
+                Tensor::new("y", inputs[0].shape.clone(), TensorData::Int32(out)).unwrap(),
+            ])
+        })
+        .await
     }
+}
+
+/// Queues `values` as one request of that many rows.
+async fn infer(b: &Batcher<Doubler>, values: &[i32]) -> Result<Vec<Tensor>, BatchError> {
+    let inputs = rows(values);
+    let (key, n) = batch_key(&inputs)?;
+    b.infer(key, n, inputs).await
 }
 
 fn settings(max: usize, delay_ms: u64, queue: usize, timeout_ms: u64) -> BatchSettings {
@@ -55,7 +72,7 @@ fn rows(values: &[i32]) -> Vec<Tensor> {
     ]
 }
 
-fn start(s: BatchSettings, delay_ms: u64) -> (Arc<Batcher>, Arc<Doubler>) {
+fn start(s: BatchSettings, delay_ms: u64) -> (Arc<Batcher<Doubler>>, Arc<Doubler>) {
     let runner = Arc::new(Doubler {
         delay: Duration::from_millis(delay_ms),
         batches: Mutex::new(vec![]),
@@ -78,7 +95,7 @@ async fn concurrent_requests_share_a_batch_and_get_their_own_rows() {
         .into_iter()
         .map(|v| {
             let b = b.clone();
-            tokio::spawn(async move { b.infer(rows(&v)).await })
+            tokio::spawn(async move { infer(&b, &v).await })
         })
         .collect();
     let mut answers = Vec::new();
@@ -99,7 +116,7 @@ async fn concurrent_requests_share_a_batch_and_get_their_own_rows() {
 async fn full_batches_do_not_wait_for_the_delay() {
     let (b, runner) = start(settings(2, 1000, 100, 0), 10);
     let t0 = Instant::now();
-    let (x, y) = tokio::join!(b.infer(rows(&[1])), b.infer(rows(&[2])));
+    let (x, y) = tokio::join!(infer(&b, &[1]), infer(&b, &[2]));
     assert_eq!(
         (values(&x.unwrap()), values(&y.unwrap())),
         (vec![2], vec![4])
@@ -115,7 +132,7 @@ async fn full_batches_do_not_wait_for_the_delay() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_batch_answers_every_member_with_the_error() {
     let (b, _) = start(settings(8, 5, 100, 0), 1);
-    let (x, y) = tokio::join!(b.infer(rows(&[1])), b.infer(rows(&[-1])));
+    let (x, y) = tokio::join!(infer(&b, &[1]), infer(&b, &[-1]));
     for r in [x, y] {
         assert!(r.unwrap_err().to_string().contains("negative input"));
     }
@@ -128,13 +145,13 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
     assert!(b.has_room());
     let first = tokio::spawn({
         let b = b.clone();
-        async move { b.infer(rows(&[1])).await }
+        async move { infer(&b, &[1]).await }
     });
     tokio::time::sleep(Duration::from_millis(1)).await;
     let waiting: Vec<_> = (0..2)
         .map(|i| {
             let b = b.clone();
-            tokio::spawn(async move { b.infer(rows(&[i])).await })
+            tokio::spawn(async move { infer(&b, &[i]).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -143,28 +160,18 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
         "two waiting fill the queue: refused before its body is read"
     );
     let t = Instant::now();
-    let err = b.infer(rows(&[9])).await.unwrap_err();
-    assert!(matches!(err, PredictorError::QueueFull(_)), "{err}");
+    let err = infer(&b, &[9]).await.unwrap_err();
+    assert!(matches!(err, BatchError::QueueFull(_)), "{err}");
     assert_eq!(t.elapsed(), Duration::ZERO, "refused without waiting");
     // The two waiting requests time out after 50 ms in the queue.
     for w in waiting {
         assert!(matches!(
             w.await.unwrap(),
-            Err(PredictorError::QueueTimeout(_, 50))
+            Err(BatchError::QueueTimeout(_, 50))
         ));
     }
     assert!(b.has_room(), "room again once they left the queue");
     assert_eq!(values(&first.await.unwrap().unwrap()), [2]);
-}
-
-#[tokio::test(start_paused = true)]
-async fn oversized_requests_are_refused() {
-    let (b, _) = start(settings(2, 0, 10, 0), 1);
-    let err = b.infer(rows(&[1, 2, 3])).await.unwrap_err();
-    assert!(
-        err.to_string().contains("exceeds max_batch_size 2"),
-        "{err}"
-    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -177,7 +184,7 @@ async fn p99_stays_within_delay_plus_compute_under_a_burst() {
         .map(|i| {
             let b = b.clone();
             tokio::spawn(async move {
-                let out = b.infer(rows(&[i])).await.unwrap();
+                let out = infer(&b, &[i]).await.unwrap();
                 (values(&out)[0], Instant::now())
             })
         })

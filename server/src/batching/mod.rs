@@ -1,38 +1,97 @@
-//! Dynamic batching: requests that arrive close together are joined along
-//! the first dimension, run as one, and split back. An actor task owns the
-//! queue state ([`queue::BatchQueue`]); callers talk to it through a channel.
-pub mod padded;
+//! Dynamic batching, shared by the predictor (ONNX sessions) and the
+//! transformer (KServe's agent batcher, in front of a remote predictor):
+//! requests that arrive close together run as one and each caller gets its
+//! own part of the answer. An actor task owns the queue state
+//! ([`queue::BatchQueue`]); callers talk to it through a channel. What a
+//! batch is made of and how it runs is the [`BatchRunner`]'s business;
+//! [`tensors`] joins and splits tensors along the first dimension for both.
 mod queue;
-mod split;
+pub mod tensors;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use infergate_proto::Tensor;
+use infergate_proto::ErrorClass;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use queue::{BatchKey, BatchQueue, Decision, Pending};
-pub use split::{batch_key, concat, split};
-
-use crate::error::{PredictorError, Result};
-use crate::model_config::BatchSettings;
 
 /// Rows in each batch a dynamic batcher ran, by model. A name ending in
 /// `_size` gets count buckets (1, 2, 4 ... 512) from the server's recorder.
 pub const BATCH_SIZE: &str = "infergate_batch_size";
 
-/// What runs a formed batch (the session pool; a stand-in in tests).
-#[async_trait]
-pub trait BatchRunner: Send + Sync + 'static {
-    async fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>>;
+/// The settings a batcher runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSettings {
+    pub max_batch_size: usize,
+    pub max_queue_delay: Duration,
+    pub preferred_batch_sizes: Vec<usize>,
+    pub max_queue_size: usize,
+    pub timeout: Option<Duration>,
 }
 
-struct Item {
-    inputs: Vec<Tensor>,
-    reply: oneshot::Sender<Result<Vec<Tensor>>>,
+/// What the batcher itself can answer instead of the runner.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BatchError {
+    /// The request cannot be batched as sent (the caller's fault).
+    #[error("{0}")]
+    Input(String),
+
+    /// The members of a batch, or its answer, cannot be joined or split.
+    #[error("{0}")]
+    Join(String),
+
+    #[error("model '{0}' is overloaded: its queue is full")]
+    QueueFull(String),
+
+    #[error("model '{0}': request timed out in the queue after {1} ms")]
+    QueueTimeout(String, u64),
+
+    /// The batcher or its runner went away with the request in it.
+    #[error("model '{0}' stopped while the request was in flight")]
+    Stopped(String),
+}
+
+impl BatchError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            BatchError::Input(_) => ErrorClass::InvalidInput,
+            BatchError::Join(_) => ErrorClass::Internal,
+            BatchError::QueueFull(_) => ErrorClass::Overloaded,
+            BatchError::QueueTimeout(..) => ErrorClass::Timeout,
+            BatchError::Stopped(_) => ErrorClass::NotReady,
+        }
+    }
+}
+
+/// What runs a formed batch: the session pool in the predictor, the
+/// predictor call in the transformer, a stand-in in tests.
+#[async_trait]
+pub trait BatchRunner: Send + Sync + 'static {
+    /// One request's share of a batch.
+    type Input: Send + 'static;
+    /// One request's share of the answer.
+    type Output: Send + 'static;
+    type Error: From<BatchError> + Send + 'static;
+
+    /// Runs `batch` (members in queue order, `rows[i]` rows each) and
+    /// answers each member, in the same order.
+    async fn run(
+        &self,
+        batch: Vec<Self::Input>,
+        rows: &[usize],
+    ) -> Vec<Result<Self::Output, Self::Error>>;
+}
+
+type Answer<R> = Result<<R as BatchRunner>::Output, <R as BatchRunner>::Error>;
+
+struct Item<R: BatchRunner> {
+    input: R::Input,
+    reply: oneshot::Sender<Answer<R>>,
     /// The request's time in the queue, as a span (when traces are exported):
     /// it ends when its batch starts, and the batch's span links to it.
     queued: tracing::Span,
@@ -40,26 +99,19 @@ struct Item {
 
 /// The handle callers use; the actor stops when the last handle is dropped
 /// and the queue has drained.
-pub struct Batcher {
+pub struct Batcher<R: BatchRunner> {
     model: String,
-    max_batch_size: usize,
     max_queue_size: usize,
-    tx: mpsc::UnboundedSender<Pending<Item>>,
+    tx: mpsc::UnboundedSender<Pending<Item<R>>>,
     /// Requests sent to the actor and not yet in a batch or refused: what
     /// `has_room` reads without asking the actor.
     waiting: Arc<AtomicUsize>,
 }
 
-impl Batcher {
+impl<R: BatchRunner> Batcher<R> {
     /// Starts the actor with `workers` batches allowed in flight at once.
-    pub fn start(
-        model: &str,
-        settings: BatchSettings,
-        workers: usize,
-        runner: Arc<dyn BatchRunner>,
-    ) -> Self {
+    pub fn start(model: &str, settings: BatchSettings, workers: usize, runner: Arc<R>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let max_batch_size = settings.max_batch_size;
         let max_queue_size = settings.max_queue_size;
         let waiting = Arc::new(AtomicUsize::new(0));
         tokio::spawn(actor(
@@ -71,7 +123,6 @@ impl Batcher {
         ));
         Batcher {
             model: model.to_string(),
-            max_batch_size,
             max_queue_size,
             tx,
             waiting,
@@ -85,47 +136,41 @@ impl Batcher {
         self.waiting.load(Ordering::Relaxed) < self.max_queue_size
     }
 
-    /// Queues one request and waits for its own rows of the outputs.
-    pub async fn infer(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
-        let (key, rows) = batch_key(&inputs)?;
-        if rows > self.max_batch_size {
-            return Err(PredictorError::Input(format!(
-                "batch of {rows} rows exceeds max_batch_size {} of model '{}'",
-                self.max_batch_size, self.model
-            )));
-        }
+    /// Queues one request of `rows` rows (it may share a batch only with
+    /// requests of the same `key`) and waits for its own answer. The caller
+    /// keeps requests over the batch size out.
+    pub async fn infer(&self, key: BatchKey, rows: usize, input: R::Input) -> Answer<R> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             rows,
             key,
             enqueued: Instant::now(),
             item: Item {
-                inputs,
+                input,
                 reply,
-                queued: infergate_server::step_span!("queue"),
+                queued: crate::step_span!("queue"),
             },
         };
+        let stopped = || BatchError::Stopped(self.model.clone()).into();
         self.waiting.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(pending).is_err() {
             self.waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(PredictorError::Stopped(self.model.clone()));
+            return Err(stopped());
         }
-        answer
-            .await
-            .map_err(|_| PredictorError::Stopped(self.model.clone()))?
+        answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
 
-async fn actor(
+async fn actor<R: BatchRunner>(
     model: String,
     waiting: Arc<AtomicUsize>,
-    mut queue: BatchQueue<Item>,
-    mut requests: mpsc::UnboundedReceiver<Pending<Item>>,
-    runner: Arc<dyn BatchRunner>,
+    mut queue: BatchQueue<Item<R>>,
+    mut requests: mpsc::UnboundedReceiver<Pending<Item<R>>>,
+    runner: Arc<R>,
 ) {
     let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
     // The recorder first: a handle made before it exists records nothing.
-    infergate_server::metrics::prometheus();
+    crate::metrics::prometheus();
     let batch_size = metrics::histogram!(BATCH_SIZE, "model_name" => model.clone());
     metrics::describe_histogram!(
         BATCH_SIZE,
@@ -133,13 +178,13 @@ async fn actor(
         "Rows in each batch a dynamic batcher ran, by model."
     );
     let timeout_ms = queue.settings().timeout.map_or(0, |t| t.as_millis() as u64);
-    let admit = |queue: &mut BatchQueue<Item>, p: Pending<Item>| {
+    let admit = |queue: &mut BatchQueue<Item<R>>, p: Pending<Item<R>>| {
         if let Err(p) = queue.push(p) {
             waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = p
                 .item
                 .reply
-                .send(Err(PredictorError::QueueFull(model.clone())));
+                .send(Err(BatchError::QueueFull(model.clone()).into()));
         }
     };
     // One timer, re-armed only when the deadline moves: a fresh timer per
@@ -153,10 +198,10 @@ async fn actor(
         let now = Instant::now();
         for expired in queue.take_expired(now) {
             waiting.fetch_sub(1, Ordering::Relaxed);
-            let _ = expired
-                .item
-                .reply
-                .send(Err(PredictorError::QueueTimeout(model.clone(), timeout_ms)));
+            let _ =
+                expired.item.reply.send(Err(
+                    BatchError::QueueTimeout(model.clone(), timeout_ms).into()
+                ));
         }
         let wake = match queue.poll(now) {
             Decision::Dispatch(batch) => {
@@ -202,16 +247,16 @@ async fn actor(
     }
 }
 
-async fn run_batch(
-    batch: Vec<Pending<Item>>,
-    runner: Arc<dyn BatchRunner>,
+async fn run_batch<R: BatchRunner>(
+    batch: Vec<Pending<Item<R>>>,
+    runner: Arc<R>,
     done: mpsc::UnboundedSender<()>,
 ) {
     let rows: Vec<usize> = batch.iter().map(|p| p.rows).collect();
     // A batch of requests none of which is traced makes no span.
     let span = if batch.iter().any(|p| !p.item.queued.is_none()) {
         tracing::info_span!(
-            target: infergate_server::otel::TARGET,
+            target: crate::otel::TARGET,
             "batch",
             rows = rows.iter().sum::<usize>(),
             requests = rows.len()
@@ -223,29 +268,14 @@ async fn run_batch(
         .into_iter()
         .map(|p| {
             // The member's queue wait ends here.
-            infergate_server::otel::link(&span, &p.item.queued);
-            (p.item.inputs, p.item.reply)
+            crate::otel::link(&span, &p.item.queued);
+            (p.item.input, p.item.reply)
         })
         .unzip();
-    let result = match concat(inputs) {
-        Ok(joined) => match runner.run(joined).instrument(span).await {
-            Ok(outputs) => split(outputs, &rows),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(parts) => {
-            for (reply, part) in replies.into_iter().zip(parts) {
-                let _ = reply.send(Ok(part));
-            }
-        }
-        // A failed batch answers every member with the error.
-        Err(e) => {
-            for reply in replies {
-                let _ = reply.send(Err(e.clone()));
-            }
-        }
+    let answers = runner.run(inputs, &rows).instrument(span).await;
+    // A member the runner gave no answer hears `Stopped` (its sender drops).
+    for (reply, answer) in replies.into_iter().zip(answers) {
+        let _ = reply.send(answer);
     }
     let _ = done.send(());
 }

@@ -1,23 +1,31 @@
-//! Joining requests into one batch along the first dimension, and giving
-//! each caller exactly its own rows of the outputs, in order.
+//! Joining requests' tensors into one batch along the first dimension, and
+//! giving each caller exactly its own rows of the outputs, in order.
+use std::future::Future;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::OnceLock;
 
 use infergate_proto::{Tensor, TensorData};
 
+use super::BatchError;
 use super::queue::BatchKey;
-use crate::error::{PredictorError, Result};
+
+type Result<T, E = BatchError> = std::result::Result<T, E>;
+
+/// A fresh hasher for batch keys, keyed per process (SipHash), so that no
+/// client can aim for collisions.
+pub fn key_hasher() -> impl Hasher {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new).build_hasher()
+}
 
 /// The batch key of a request and its number of rows. Every input needs a
 /// first dimension, the same for all inputs.
 pub fn batch_key(inputs: &[Tensor]) -> Result<(BatchKey, usize)> {
-    // Keyed per process (SipHash), so that no client can aim for collisions.
-    static KEYS: OnceLock<RandomState> = OnceLock::new();
-    let mut key = KEYS.get_or_init(RandomState::new).build_hasher();
+    let mut key = key_hasher();
     let mut rows = None;
     for t in inputs {
         let (&n, rest) = t.shape.split_first().ok_or_else(|| {
-            PredictorError::Input(format!(
+            BatchError::Input(format!(
                 "input '{}' needs a batch dimension to be batched",
                 t.name
             ))
@@ -25,7 +33,7 @@ pub fn batch_key(inputs: &[Tensor]) -> Result<(BatchKey, usize)> {
         match rows {
             None => rows = Some(n),
             Some(r) if r != n => {
-                return Err(PredictorError::Input(format!(
+                return Err(BatchError::Input(format!(
                     "inputs disagree on the batch dimension: '{}' has {n} rows, others {r}",
                     t.name
                 )));
@@ -58,7 +66,7 @@ pub fn concat(mut requests: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
     }
     for request in rest {
         if request.len() != batch.len() {
-            return Err(PredictorError::OrtRun(format!(
+            return Err(BatchError::Join(format!(
                 "requests of one batch disagree: {} inputs vs {}",
                 batch.len(),
                 request.len()
@@ -68,15 +76,17 @@ pub fn concat(mut requests: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
             if b.name != t.name || b.shape.get(1..) != t.shape.get(1..) {
                 return Err(mismatch(b, &t));
             }
-            b.data.extend_from(&t.data)?;
+            b.data
+                .extend_from(&t.data)
+                .map_err(|e| BatchError::Join(e.to_string()))?;
             b.shape[0] += t.shape[0];
         }
     }
     Ok(batch)
 }
 
-fn mismatch(a: &Tensor, b: &Tensor) -> PredictorError {
-    PredictorError::OrtRun(format!(
+fn mismatch(a: &Tensor, b: &Tensor) -> BatchError {
+    BatchError::Join(format!(
         "requests of one batch disagree: input '{}' shape {:?} vs '{}' shape {:?}",
         a.name, a.shape, b.name, b.shape
     ))
@@ -96,9 +106,9 @@ pub fn split(outputs: Vec<Tensor>, rows: &[usize]) -> Result<Vec<Vec<Tensor>>> {
         .collect();
     for out in outputs {
         if out.shape.first() != Some(&total) {
-            return Err(PredictorError::OrtRun(format!(
+            return Err(BatchError::Join(format!(
                 "output '{}' has shape {:?}, not {total} rows for a batch of {total}; \
-                 the model cannot be batched (remove [dynamic_batching] from its config)",
+                 the model cannot be batched (turn batching off for it)",
                 out.name, out.shape
             )));
         }
@@ -118,6 +128,32 @@ pub fn split(outputs: Vec<Tensor>, rows: &[usize]) -> Result<Vec<Vec<Tensor>>> {
         }
     }
     Ok(parts)
+}
+
+/// Runs a batch of tensor requests as one: joins the members' inputs,
+/// runs them with `run`, and splits the outputs back by `rows`; a failure
+/// answers every member with the error.
+pub async fn run_joined<E, F, Fut>(
+    members: Vec<Vec<Tensor>>,
+    rows: &[usize],
+    run: F,
+) -> Vec<Result<Vec<Tensor>, E>>
+where
+    E: From<BatchError> + Clone,
+    F: FnOnce(Vec<Tensor>) -> Fut,
+    Fut: Future<Output = Result<Vec<Tensor>, E>>,
+{
+    let result = match concat(members) {
+        Ok(joined) => match run(joined).await {
+            Ok(outputs) => split(outputs, rows).map_err(E::from),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(parts) => parts.into_iter().map(Ok).collect(),
+        Err(e) => rows.iter().map(|_| Err(e.clone())).collect(),
+    }
 }
 
 #[cfg(test)]
