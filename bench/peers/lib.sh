@@ -10,6 +10,7 @@
 #   peer_start kserve-fastembed minilm DIR 18640 18641  # KServe + fastembed (bench/text)
 #   peer_start nginx - 127.0.0.1:18300 18500 -           # nginx reverse proxy to an upstream
 #   peer_start haproxy - 127.0.0.1:18300 18510 -         # haproxy reverse proxy to an upstream
+#   peer_start nginx-grpc - 127.0.0.1:18301 18520 -      # nginx grpc_pass to a gRPC upstream
 #   peer_stop kserve 18300; peer_stop_all
 #
 # PEER_CPUS pins a peer with taskset (e.g. PEER_CPUS=0); PEER_READY_TIMEOUT
@@ -117,6 +118,31 @@ http {
 CONF
       _peer_spawn "$pidfile" "$log" nginx -p "$dir" -c "$dir/nginx.conf" || return 1
       ;;
+    nginx-grpc)
+      # nginx's grpc_pass (h2c both sides) to a gRPC upstream host:port.
+      local dir="$run/nginx-grpc-$http"
+      mkdir -p "$dir"
+      cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
+  upstream grpc_predictor { server $src; keepalive 128; }
+  server {
+    listen 127.0.0.1:$http http2;
+    keepalive_requests 1000000;
+    http2_max_requests 1000000;
+    location / { grpc_pass grpc://grpc_predictor; }
+  }
+}
+CONF
+      _peer_spawn "$pidfile" "$log" nginx -p "$dir" -c "$dir/nginx.conf" || return 1
+      ;;
     haproxy)
       local dir="$run/haproxy-$http"
       mkdir -p "$dir"
@@ -139,10 +165,13 @@ backend predictor
 CONF
       _peer_spawn "$pidfile" "$log" haproxy -db -f "$dir/haproxy.cfg" || return 1
       ;;
-    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, kserve-st, kserve-fastembed, mlserver, nginx, haproxy)" >&2; return 2 ;;
+    *) echo "peer_start: unknown kind '$kind' (kserve, kserve-transformer, kserve-st, kserve-fastembed, mlserver, nginx, nginx-grpc, haproxy)" >&2; return 2 ;;
   esac
   pid=$(cat "$pidfile")
-  if ! peer_wait_ready "$http" "$pid" "$log"; then peer_stop "$kind" "$http"; return 1; fi
+  if [ "$kind" = nginx-grpc ]; then
+    # h2c only: ready when the port takes connections.
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && break; sleep 0.05; done
+  elif ! peer_wait_ready "$http" "$pid" "$log"; then peer_stop "$kind" "$http"; return 1; fi
   echo "peer ready: $kind $name http=127.0.0.1:$http grpc=127.0.0.1:$grpc pid=$pid" >&2
 }
 

@@ -2,7 +2,8 @@
 as a custom fastembed model (mean pooling, normalised) and loaded from
 --model_dir (model.onnx, tokenizer.json, tokenizer_config.json,
 special_tokens_map.json, config.json) with no download; ONNX Runtime with
-fastembed's default threads. V1 `instances` (strings) in, `predictions`
+one thread: its default thread pool pins a thread to every core, escaping
+the bench's taskset (seen: a thread on cpu 1 under `taskset -c 0`). V1 `instances` (strings) in, `predictions`
 (384-float embeddings) out; every KServe server flag applies."""
 
 import argparse
@@ -35,7 +36,7 @@ class FastEmbedModel(Model):
             dim=384,
             model_file="model.onnx",
         )
-        self._model = TextEmbedding(NAME, specific_model_path=self.model_dir, local_files_only=True)
+        self._model = TextEmbedding(NAME, specific_model_path=self.model_dir, local_files_only=True, threads=1)
         self.ready = True
         return self.ready
 

@@ -1,11 +1,13 @@
 """KServe's Python model server with sentence-transformers: the Hugging Face
 path a KServe user writes as a custom model. all-MiniLM-L6-v2's original
 (safetensors) weights from --model_dir (a sentence-transformers directory:
-modules.json, config.json, tokenizer files), on the CPU with torch's default
-threads. V1 `instances` (strings) in, `predictions` (normalised 384-float
+modules.json, config.json, tokenizer files), on the CPU with one torch
+thread (the bench gives each server one core). V1 `instances` (strings) in, `predictions` (normalised 384-float
 embeddings) out; every KServe server flag applies."""
 
 import argparse
+
+import torch
 
 from kserve import Model, ModelServer, model_server
 from kserve.utils.utils import get_predict_input, get_predict_response
@@ -23,6 +25,7 @@ class SentenceTransformerModel(Model):
         self.ready = False
 
     def load(self) -> bool:
+        torch.set_num_threads(1)
         self._model = SentenceTransformer(self.model_dir, device="cpu", local_files_only=True)
         self.ready = True
         return self.ready

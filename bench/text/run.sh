@@ -12,10 +12,12 @@
 # embeddings to sentence-transformers'.
 # Servers on cpu 0 (one core each; infergate one tokio worker and one ONNX
 # Runtime thread, the Python servers their defaults), the generator on cpu 1.
-# Bounded: DURATION (10s) per target and round, ROUNDS (2).
+# Bounded: DURATION (30s: at c=32 a request of 16 texts waits seconds) per
+# target and round, ROUNDS (2).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+DURATION=${DURATION:-30s}
 OUT=${OUT:-bench/out/text}
 source bench/lib.sh
 echo "==> the Python peers (.venv-text: kserve, torch, sentence-transformers, fastembed)" >&2

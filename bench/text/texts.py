@@ -32,16 +32,24 @@ def text_of(tokens: int, tok: Tokenizer, rng: random.Random) -> str:
 
 def main(out: pathlib.Path, tokenizer: str) -> None:
     tok = Tokenizer.from_file(tokenizer)
+    # The file pads every encoding to 128: without this, the empty text
+    # already "has" 128 tokens and every text came out empty.
     tok.no_truncation()
+    tok.no_padding()
     rng = random.Random(7)
     out.mkdir(parents=True, exist_ok=True)
     lengths = [10 + round(i * 110 / 15) for i in range(16)]
+    made = []
     for i, n in enumerate(lengths):
-        (out / f"b1-{i:02}.json").write_text(json.dumps({"instances": [text_of(n, tok, rng)]}))
+        text = text_of(n, tok, rng)
+        made.append(len(tok.encode(text).ids))
+        (out / f"b1-{i:02}.json").write_text(json.dumps({"instances": [text]}))
     for i in range(16):
         mixed = [text_of(n, tok, rng) for n in rng.sample(lengths, len(lengths))]
         (out / f"b16-{i:02}.json").write_text(json.dumps({"instances": mixed}))
-    print(f"token lengths {lengths}; mean {sum(lengths) / len(lengths):.0f}")
+    if any(m < n for m, n in zip(made, lengths)):
+        sys.exit(f"texts shorter than asked: {made} for {lengths}")
+    print(f"token lengths {made}; mean {sum(made) / len(made):.0f}")
 
 
 if __name__ == "__main__":

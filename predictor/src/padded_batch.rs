@@ -1,33 +1,71 @@
-//! Padding-aware batching for text models. Requests carry token rows of
-//! different lengths (`[rows, len]` INT64 inputs); they share one batch
-//! padded to its longest row, so the batch costs rows x longest tokens, and
-//! that is what the limit counts (as text-embeddings-inference's queue does).
-//! Each caller gets its own rows back, cut to its own length.
+//! Padding-aware batching for text models, by text rather than by request.
+//! Requests carry token rows (`[rows, len]` INT64 inputs, each request
+//! padded to its own longest text); the batcher takes every text waiting,
+//! sorts them by their real length and cuts the sorted list into runs, each
+//! padded only to its own longest text. Where to cut is the rule below: a
+//! run costs a fixed overhead plus rows x longest tokens (what
+//! text-embeddings-inference's queue counts), within `max_rows` texts and
+//! `max_tokens` padded tokens a run. Each text's per-token output goes back
+//! to its request's row, and the request gets its rows as it sent them.
 use infergate_proto::{Tensor, TensorData};
 
 use crate::error::{PredictorError, Result};
 
-/// One waiting request as the rule sees it.
+/// The shape of a request's token inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenRows {
     pub rows: usize,
     pub len: usize,
 }
 
-/// How many of the waiting requests, oldest first, go in the next batch:
-/// as many as keep the rows within `max_rows` and the padded tokens (all
-/// rows x the longest row so far) within `max_tokens`. The oldest request
-/// always goes, alone if need be (its own size was bounded when it came in).
-pub fn take(waiting: &[TokenRows], max_rows: usize, max_tokens: usize) -> usize {
-    let (mut rows, mut longest) = (0usize, 0usize);
-    for (i, r) in waiting.iter().enumerate() {
-        let (new_rows, new_longest) = (rows + r.rows, longest.max(r.len));
-        if i > 0 && (new_rows > max_rows || new_rows * new_longest > max_tokens) {
-            return i;
+/// One text of a waiting request: which request, which of its rows, and
+/// how many of the row's tokens are real (not padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub job: usize,
+    pub row: usize,
+    pub len: usize,
+}
+
+/// Where to cut texts sorted by length (shortest first) into runs: the run
+/// sizes, in order, that cost least (ties: fuller runs first) when a run costs `overhead` plus its
+/// rows x its longest text, with at most `max_rows` texts and `max_tokens`
+/// padded tokens a run (a text longer than `max_tokens` runs alone; its
+/// length was bounded when it came in). Dynamic programming over the cut
+/// points: O(texts x max_rows).
+pub fn plan_runs(
+    lens: &[usize],
+    max_rows: usize,
+    max_tokens: usize,
+    overhead: usize,
+) -> Vec<usize> {
+    let n = lens.len();
+    // best[j]: the least cost of the first j texts, and where its last run starts.
+    let mut best: Vec<(usize, usize)> = vec![(0, 0); n + 1];
+    for j in 1..=n {
+        let longest = lens[j - 1];
+        let mut choice = (usize::MAX, j - 1);
+        for i in (j.saturating_sub(max_rows.max(1))..j).rev() {
+            let rows = j - i;
+            if rows > 1 && rows * longest > max_tokens {
+                break;
+            }
+            let cost = best[i].0 + overhead + rows * longest;
+            if cost < choice.0 {
+                choice = (cost, i);
+            }
         }
-        (rows, longest) = (new_rows, new_longest);
+        best[j] = choice;
     }
-    waiting.len()
+    let mut sizes = Vec::new();
+    let mut j = n;
+    while j > 0 {
+        let i = best[j].1;
+        sizes.push(j - i);
+        j = i;
+    }
+    sizes.reverse();
+    sizes
 }
 
 /// The token rows of a request: every input is `[rows, len]`, the same for all.
@@ -54,42 +92,57 @@ pub fn token_rows(inputs: &[Tensor]) -> Result<TokenRows> {
     shape.ok_or_else(|| PredictorError::Input("no token inputs".into()))
 }
 
-/// Stacks requests' INT64 `[rows, len]` inputs (same names, same order) into
-/// `[total rows, longest]`, padding each row on the right with `pad(name)`.
-pub fn pad_concat(requests: &[Vec<Tensor>], pad: impl Fn(&str) -> i64) -> Result<Vec<Tensor>> {
-    let parts: Vec<TokenRows> = requests
-        .iter()
-        .map(|r| token_rows(r))
-        .collect::<Result<_>>()?;
-    let total: usize = parts.iter().map(|p| p.rows).sum();
-    let longest = parts.iter().map(|p| p.len).max().unwrap_or(0);
-    let first = requests.first().map(Vec::as_slice).unwrap_or_default();
+fn int64(t: &Tensor) -> Result<&[i64]> {
+    match &t.data {
+        TensorData::Int64(v) => Ok(v),
+        _ => Err(PredictorError::Input(format!(
+            "token input '{}' is {}, not INT64",
+            t.name,
+            t.datatype()
+        ))),
+    }
+}
+
+/// The real length of each row: up to the last token its `attention_mask`
+/// keeps (tokenizers pad on the right); the whole row without a mask.
+pub fn row_lengths(inputs: &[Tensor], shape: TokenRows) -> Result<Vec<usize>> {
+    let Some(mask) = inputs.iter().find(|t| t.name == "attention_mask") else {
+        return Ok(vec![shape.len; shape.rows]);
+    };
+    let mask = int64(mask)?;
+    Ok((0..shape.rows)
+        .map(|r| {
+            let row = &mask[r * shape.len..(r + 1) * shape.len];
+            row.iter().rposition(|&m| m != 0).map_or(0, |p| p + 1)
+        })
+        .collect())
+}
+
+/// The inputs of one run: `texts` (rows of `requests`, whose inputs come in
+/// the same order) stacked `[texts, longest]`, each padded with 0 (BERT's
+/// [PAD] id, a zero mask, type 0).
+pub fn run_inputs(requests: &[&[Tensor]], texts: &[Text]) -> Result<Vec<Tensor>> {
+    let longest = texts.iter().map(|t| t.len).max().unwrap_or(0).max(1);
+    let first = requests.first().copied().unwrap_or_default();
     let mut out = Vec::with_capacity(first.len());
     for (i, head) in first.iter().enumerate() {
-        let fill = pad(&head.name);
-        let mut data = Vec::with_capacity(total * longest);
-        for (req, part) in requests.iter().zip(&parts) {
+        let mut data = Vec::with_capacity(texts.len() * longest);
+        for text in texts {
+            let req = requests.get(text.job).copied().unwrap_or_default();
             let t = req.get(i).filter(|t| t.name == head.name).ok_or_else(|| {
                 PredictorError::OrtRun(format!(
                     "requests of one batch disagree on input {i} ('{}')",
                     head.name
                 ))
             })?;
-            let TensorData::Int64(v) = &t.data else {
-                return Err(PredictorError::Input(format!(
-                    "token input '{}' is {}, not INT64",
-                    t.name,
-                    t.datatype()
-                )));
-            };
-            for row in v.chunks(part.len.max(1)).take(part.rows) {
-                data.extend_from_slice(row);
-                data.resize(data.len() + longest - row.len(), fill);
-            }
+            let width = t.shape.get(1).copied().unwrap_or(0);
+            let start = text.row * width;
+            data.extend_from_slice(&int64(t)?[start..start + text.len]);
+            data.resize(data.len() + longest - text.len, 0);
         }
         out.push(Tensor {
             name: head.name.clone(),
-            shape: vec![total, longest],
+            shape: vec![texts.len(), longest],
             parameters: head.parameters.clone(),
             data: TensorData::Int64(data),
         });
@@ -97,154 +150,46 @@ pub fn pad_concat(requests: &[Vec<Tensor>], pad: impl Fn(&str) -> i64) -> Result
     Ok(out)
 }
 
-/// Splits batch outputs back per request. Outputs named in `per_token`
-/// (`[total, longest, ...]`, e.g. `last_hidden_state`) are cut to each
-/// request's own length; the others (`[total, ...]`) by rows only.
-pub fn unpad_split(
-    outputs: Vec<Tensor>,
-    parts: &[TokenRows],
-    per_token: &[&str],
-) -> Result<Vec<Vec<Tensor>>> {
-    let total: usize = parts.iter().map(|p| p.rows).sum();
-    let longest = parts.iter().map(|p| p.len).max().unwrap_or(0);
-    let mut split: Vec<Vec<Tensor>> = parts.iter().map(|_| Vec::new()).collect();
-    for out in outputs {
-        let tokens = per_token.contains(&out.name.as_str());
-        let ok =
-            out.shape.first() == Some(&total) && (!tokens || out.shape.get(1) == Some(&longest));
-        if !ok {
-            return Err(PredictorError::OrtRun(format!(
-                "output '{}' has shape {:?}; a batch of {total} rows x {longest} tokens \
-                 needs [{total}{}, ...]",
-                out.name,
-                out.shape,
-                if tokens {
-                    format!(", {longest}")
-                } else {
-                    String::new()
-                }
-            )));
-        }
-        let inner: usize = out.shape[if tokens { 2 } else { 1 }..].iter().product();
-        let mut row = 0;
-        for (dst, p) in split.iter_mut().zip(parts) {
-            let (shape, data) = if tokens {
-                let mut pieces = Vec::with_capacity(p.rows);
-                for r in row..row + p.rows {
-                    let at = r * longest * inner;
-                    pieces.push(out.data.slice(at..at + p.len * inner));
-                }
-                let mut data = pieces.remove(0);
-                for piece in &pieces {
-                    data.extend_from(piece)?;
-                }
-                let mut shape = out.shape.clone();
-                (shape[0], shape[1]) = (p.rows, p.len);
-                (shape, data)
-            } else {
-                let mut shape = out.shape.clone();
-                shape[0] = p.rows;
-                (shape, out.data.slice(row * inner..(row + p.rows) * inner))
-            };
-            row += p.rows;
-            dst.push(Tensor {
-                name: out.name.clone(),
-                shape,
-                parameters: out.parameters.clone(),
-                data,
-            });
-        }
+/// Copies each text's real tokens of a run's per-token FP32 output
+/// (`[texts, longest, width...]`) into its request's buffer, laid out as
+/// the request's own `[rows, len, width...]` (zero where it was padding).
+/// Returns the width (the product of the dimensions after the second).
+pub fn scatter(
+    out: &Tensor,
+    texts: &[Text],
+    shapes: &[TokenRows],
+    buffers: &mut [Vec<f32>],
+) -> Result<usize> {
+    let longest = texts.iter().map(|t| t.len).max().unwrap_or(0).max(1);
+    let (TensorData::Fp32(data), [n, l, rest @ ..]) = (&out.data, &out.shape[..]) else {
+        return Err(PredictorError::OrtRun(format!(
+            "output '{}' is {} {:?}; per-token FP32 [texts, tokens, ...] is needed",
+            out.name,
+            out.datatype(),
+            out.shape
+        )));
+    };
+    if (*n, *l) != (texts.len(), longest) {
+        return Err(PredictorError::OrtRun(format!(
+            "output '{}' has shape {:?} for a run of {} texts x {longest} tokens",
+            out.name,
+            out.shape,
+            texts.len()
+        )));
     }
-    Ok(split)
+    let width: usize = rest.iter().product();
+    for (k, text) in texts.iter().enumerate() {
+        let shape = shapes[text.job];
+        let buf = &mut buffers[text.job];
+        if buf.is_empty() {
+            buf.resize(shape.rows * shape.len * width, 0.0);
+        }
+        let src = k * longest * width;
+        let dst = text.row * shape.len * width;
+        buf[dst..dst + text.len * width].copy_from_slice(&data[src..src + text.len * width]);
+    }
+    Ok(width)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows(spec: &[(usize, usize)]) -> Vec<TokenRows> {
-        spec.iter()
-            .map(|&(rows, len)| TokenRows { rows, len })
-            .collect()
-    }
-
-    #[test]
-    fn the_limit_counts_padded_tokens() {
-        // 1x10 + 1x120: 2 rows padded to 120 = 240 tokens, though 130 are real.
-        assert_eq!(take(&rows(&[(1, 10), (1, 120)]), 32, 239), 1);
-        assert_eq!(take(&rows(&[(1, 10), (1, 120)]), 32, 240), 2);
-        // A short request after a long one costs the long length too.
-        let long_first = rows(&[(2, 100), (1, 5), (1, 5)]);
-        assert_eq!(take(&long_first, 32, 299), 1, "3 rows x 100 = 300");
-        assert_eq!(take(&long_first, 32, 300), 2);
-        assert_eq!(take(&long_first, 32, 399), 2, "4 rows x 100 = 400");
-        assert_eq!(take(&long_first, 32, 400), 3);
-        // Rows are limited too.
-        assert_eq!(take(&rows(&[(4, 10), (4, 10), (4, 10)]), 8, 10_000), 2);
-        // The oldest goes even when it alone is over (bounded on arrival).
-        assert_eq!(take(&rows(&[(1, 500), (1, 1)]), 32, 100), 1);
-        assert_eq!(take(&[], 32, 100), 0);
-    }
-
-    fn ids(name: &str, rows: usize, len: usize, base: i64) -> Tensor {
-        let data = (0..(rows * len) as i64).map(|v| base + v).collect();
-        Tensor::new(name, vec![rows, len], TensorData::Int64(data)).unwrap()
-    }
-
-    #[test]
-    fn pads_to_the_longest_and_splits_back_without_padding() {
-        let a = vec![ids("input_ids", 1, 2, 10), ids("attention_mask", 1, 2, 1)];
-        let b = vec![ids("input_ids", 2, 3, 20), ids("attention_mask", 2, 3, 1)];
-        let batch = pad_concat(&[a, b], |n| if n == "input_ids" { 0 } else { -1 }).unwrap();
-        assert_eq!(batch[0].shape, vec![3, 3]);
-        assert_eq!(
-            batch[0].data,
-            TensorData::Int64(vec![10, 11, 0, 20, 21, 22, 23, 24, 25])
-        );
-        assert_eq!(
-            batch[1].data,
-            TensorData::Int64(vec![1, 2, -1, 1, 2, 3, 4, 5, 6])
-        );
-        // A per-token output [3, 3, 2] and a pooled one [3, 2].
-        let hidden = Tensor::new(
-            "last_hidden_state",
-            vec![3, 3, 2],
-            TensorData::Fp32((0..18).map(|v| v as f32).collect()),
-        )
-        .unwrap();
-        let pooled = Tensor::new(
-            "embedding",
-            vec![3, 2],
-            TensorData::Fp32((0..6).map(|v| v as f32).collect()),
-        )
-        .unwrap();
-        let parts = rows(&[(1, 2), (2, 3)]);
-        let split = unpad_split(vec![hidden, pooled], &parts, &["last_hidden_state"]).unwrap();
-        assert_eq!(split[0][0].shape, vec![1, 2, 2]);
-        assert_eq!(split[0][0].data, TensorData::Fp32(vec![0.0, 1.0, 2.0, 3.0]));
-        assert_eq!(split[1][0].shape, vec![2, 3, 2]);
-        assert_eq!(
-            split[1][0].data,
-            TensorData::Fp32((6..18).map(|v| v as f32).collect())
-        );
-        assert_eq!(split[0][1].data, TensorData::Fp32(vec![0.0, 1.0]));
-        assert_eq!(split[1][1].shape, vec![2, 2]);
-    }
-
-    #[test]
-    fn mismatches_are_named() {
-        let a = vec![ids("input_ids", 1, 2, 0), ids("attention_mask", 1, 3, 0)];
-        let err = token_rows(&a).unwrap_err().to_string();
-        assert!(err.contains("token inputs disagree"), "{err}");
-        let out = Tensor::new(
-            "last_hidden_state",
-            vec![2, 4],
-            TensorData::Fp32(vec![0.0; 8]),
-        )
-        .unwrap();
-        let err = unpad_split(vec![out], &rows(&[(1, 2), (1, 3)]), &["last_hidden_state"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs [2, 3, ...]"), "{err}");
-    }
-}
+mod tests;

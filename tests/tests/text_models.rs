@@ -257,11 +257,39 @@ async fn mixed_lengths_are_batched_and_answered_per_caller() {
         }
     };
     let together = futures::future::join_all(texts.iter().cloned().map(embed)).await;
-    for (text, got) in texts.into_iter().zip(together) {
-        let alone = embed(text).await;
+    let mut alone = Vec::new();
+    for (text, got) in texts.iter().cloned().zip(together) {
+        let one = embed(text).await;
         assert_eq!(got.len(), 384);
-        let cos: f64 = got.iter().zip(&alone).map(|(a, b)| a * b).sum();
+        let cos: f64 = got.iter().zip(&one).map(|(a, b)| a * b).sum();
         assert!(cos > 0.99, "cosine {cos} to the text run alone");
+        alone.push(one);
+    }
+    // Requests of four texts each, short and long mixed within a request:
+    // their texts are sorted into runs across requests and come back in
+    // each request's order.
+    let several = |k: usize| {
+        let (h, url) = (h.clone(), url.clone());
+        let picks: Vec<usize> = (0..4).map(|j| (k + 5 * j) % texts.len()).collect();
+        let body =
+            json!({"instances": picks.iter().map(|&i| texts[i].clone()).collect::<Vec<_>>()});
+        async move {
+            let r = h.post_json(&url, &body).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            (picks, r.json()["predictions"].clone())
+        }
+    };
+    for (picks, rows) in futures::future::join_all((0..4).map(several)).await {
+        for (i, row) in picks.into_iter().zip(rows.as_array().unwrap()) {
+            let got: Vec<f64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let cos: f64 = got.iter().zip(&alone[i]).map(|(a, b)| a * b).sum();
+            assert!(cos > 0.99, "text {i}: cosine {cos} to the text run alone");
+        }
     }
 }
 
