@@ -91,8 +91,15 @@ JSON
         MLSERVER_METRICS_PORT=${MLSERVER_METRICS_PORT:-$((http + 2))} \
         _peer_spawn "$pidfile" "$log" "$PEERS_HOME/.venv-mlserver/bin/mlserver" start "$repo" "$@" || return 1
       ;;
-    nginx)
-      local dir="$run/nginx-$http"
+    nginx | nginx-grpc)
+      # One worker, keep-alive to the upstream host:port: proxy_pass over
+      # HTTP/1.1, or (nginx-grpc) grpc_pass with h2c on both sides.
+      local dir="$run/$kind-$http" listen="127.0.0.1:$http" location
+      location='proxy_pass http://upstream_host; proxy_http_version 1.1; proxy_set_header Connection "";'
+      if [ "$kind" = nginx-grpc ]; then
+        listen="$listen http2; http2_max_requests 1000000"
+        location='grpc_pass grpc://upstream_host;'
+      fi
       mkdir -p "$dir"
       cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
@@ -104,40 +111,11 @@ http {
   access_log off;
   client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
   fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
-  upstream predictor { server $src; keepalive 128; }
+  upstream upstream_host { server $src; keepalive 128; }
   server {
-    listen 127.0.0.1:$http;
+    listen $listen;
     keepalive_requests 1000000;
-    location / {
-      proxy_pass http://predictor;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
-      _peer_spawn "$pidfile" "$log" nginx -p "$dir" -c "$dir/nginx.conf" || return 1
-      ;;
-    nginx-grpc)
-      # nginx's grpc_pass (h2c both sides) to a gRPC upstream host:port.
-      local dir="$run/nginx-grpc-$http"
-      mkdir -p "$dir"
-      cat >"$dir/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
-  upstream grpc_predictor { server $src; keepalive 128; }
-  server {
-    listen 127.0.0.1:$http http2;
-    keepalive_requests 1000000;
-    http2_max_requests 1000000;
-    location / { grpc_pass grpc://grpc_predictor; }
+    location / { $location }
   }
 }
 CONF

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use infergate_proto::Tensor;
 use infergate_server::batching::tensors::{batch_key, run_joined};
-use infergate_server::batching::{BatchError, BatchRunner, BatchSettings, Batcher};
+use infergate_server::batching::{BatchRunner, BatchSettings, Batcher};
 
 use crate::error::{PredictorError, Result};
 use crate::session::SessionPool;
@@ -60,17 +60,5 @@ impl OnnxBatcher {
             )));
         }
         self.batcher.infer(key, rows, inputs).await
-    }
-}
-
-impl From<BatchError> for PredictorError {
-    fn from(e: BatchError) -> Self {
-        match e {
-            BatchError::Input(m) => PredictorError::Input(m),
-            BatchError::Join(m) => PredictorError::OrtRun(m),
-            BatchError::QueueFull(m) => PredictorError::QueueFull(m),
-            BatchError::QueueTimeout(m, ms) => PredictorError::QueueTimeout(m, ms),
-            BatchError::Stopped(m) => PredictorError::Stopped(m),
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! The error of the predictor layer, and how it reaches clients.
 use infergate_proto::ErrorClass;
 use infergate_server::InferError;
+pub use infergate_server::batching::BatchError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PredictorError {
@@ -24,17 +25,11 @@ pub enum PredictorError {
     #[error("ONNX Runtime failed: {0}")]
     OrtRun(String),
 
-    /// The queue of a batching model is full.
-    #[error("model '{0}' is overloaded: its queue is full")]
-    QueueFull(String),
-
-    /// A request waited in a batching queue past its timeout.
-    #[error("model '{0}': request timed out in the queue after {1} ms")]
-    QueueTimeout(String, u64),
-
-    /// The session worker is gone (the model was unloaded mid-request).
-    #[error("model '{0}' stopped while the request was in flight")]
-    Stopped(String),
+    /// A queue's answer, the batcher's or the sessions': full (429), timed
+    /// out (504), stopped with the request in it (503: the model was
+    /// unloaded mid-request), or a batch that could not be formed.
+    #[error(transparent)]
+    Queue(#[from] BatchError),
 
     #[error("storage: {0}")]
     Storage(String),
@@ -57,9 +52,7 @@ impl PredictorError {
     pub fn class(&self) -> ErrorClass {
         match self {
             PredictorError::Input(_) | PredictorError::OrtInput(_) => ErrorClass::InvalidInput,
-            PredictorError::QueueFull(_) => ErrorClass::Overloaded,
-            PredictorError::QueueTimeout(..) => ErrorClass::Timeout,
-            PredictorError::Stopped(_) => ErrorClass::NotReady,
+            PredictorError::Queue(q) => q.class(),
             PredictorError::Runtime(_)
             | PredictorError::Load { .. }
             | PredictorError::OrtRun(_)
@@ -96,17 +89,17 @@ mod tests {
                 Code::InvalidArgument,
             ),
             (
-                PredictorError::QueueFull("mlp".into()),
+                BatchError::QueueFull("mlp".into()).into(),
                 429,
                 Code::ResourceExhausted,
             ),
             (
-                PredictorError::QueueTimeout("mlp".into(), 5),
+                BatchError::QueueTimeout("mlp".into(), 5).into(),
                 504,
                 Code::DeadlineExceeded,
             ),
             (
-                PredictorError::Stopped("mlp".into()),
+                BatchError::Stopped("mlp".into()).into(),
                 503,
                 Code::Unavailable,
             ),

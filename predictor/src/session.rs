@@ -12,7 +12,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use tokio::sync::oneshot;
 
 use crate::convert;
-use crate::error::{PredictorError, Result};
+use crate::error::{BatchError, PredictorError, Result};
 use crate::runtime::{self, Device};
 
 /// How to build the sessions of one model.
@@ -165,15 +165,15 @@ impl SessionPool {
         match self.jobs.try_send(Job { inputs, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                return Err(PredictorError::QueueFull(self.model.clone()));
+                return Err(BatchError::QueueFull(self.model.clone()).into());
             }
             Err(TrySendError::Disconnected(_)) => {
-                return Err(PredictorError::Stopped(self.model.clone()));
+                return Err(BatchError::Stopped(self.model.clone()).into());
             }
         }
         answer
             .await
-            .map_err(|_| PredictorError::Stopped(self.model.clone()))?
+            .map_err(|_| BatchError::Stopped(self.model.clone()))?
     }
 }
 

@@ -76,6 +76,21 @@ impl Server {
         Server::start(&bin("infergate"), args, &[])
     }
 
+    /// `infergate` as the transformer of `model` in front of `host`
+    /// speaking `protocol`, with `extra` flags.
+    pub fn transformer(model: &str, host: &str, protocol: &str, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "--model_name",
+            model,
+            "--predictor_host",
+            host,
+            "--predictor_protocol",
+            protocol,
+        ];
+        args.extend_from_slice(extra);
+        Server::infergate(&args)
+    }
+
     /// Starts `binary` with `args` plus loopback/port-0 flags and `envs`, and
     /// waits for its "listening" line.
     pub fn start(binary: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> Server {

@@ -10,16 +10,7 @@ use infergate_tests::{Http, KservePredictor, PyFixture, Server, bin, example_mod
 use serde_json::{Value, json};
 
 fn transformer(host: &str, protocol: &str, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--model_name",
-        "sklearn-iris",
-        "--predictor_host",
-        host,
-        "--predictor_protocol",
-        protocol,
-    ];
-    args.extend_from_slice(extra);
-    Server::infergate(&args)
+    Server::transformer("sklearn-iris", host, protocol, extra)
 }
 
 async fn seed(s: &Server) -> (u16, String) {

@@ -22,17 +22,8 @@ fn predictor(test: &str) -> Option<Server> {
 }
 
 fn batching_transformer(model: &str, host: &str, protocol: &str, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--model_name",
-        model,
-        "--predictor_host",
-        host,
-        "--predictor_protocol",
-        protocol,
-        "--enable-batcher",
-    ];
-    args.extend_from_slice(extra);
-    Server::infergate(&args)
+    let args = [&["--enable-batcher"], extra].concat();
+    Server::transformer(model, host, protocol, &args)
 }
 
 /// The sum of a counter's series whose labels contain `model_name="{model}"`.

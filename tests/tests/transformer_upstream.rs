@@ -11,20 +11,6 @@ use infergate_proto::{InferRequest, Tensor, TensorData};
 use infergate_tests::{Http, PyFixture, Server, bin, example_models, run_to_exit, scratch_dir};
 use serde_json::{Value, json};
 
-/// A transformer of `model` in front of `host` speaking `protocol`.
-fn transformer(model: &str, host: &str, protocol: &str, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--model_name",
-        model,
-        "--predictor_host",
-        host,
-        "--predictor_protocol",
-        protocol,
-    ];
-    args.extend_from_slice(extra);
-    Server::infergate(&args)
-}
-
 fn misbehaving() -> Option<(PyFixture, String)> {
     let p = PyFixture::start("misbehaving_predictor.py", &[])?;
     let host = p.address.trim_start_matches("http://").to_string();
@@ -60,7 +46,7 @@ async fn an_endless_answer_is_cut_off_at_the_limit() {
     let Some((p, host)) = misbehaving() else {
         return;
     };
-    let t = transformer(
+    let t = Server::transformer(
         "endless",
         &host,
         "v1",
@@ -98,7 +84,7 @@ async fn a_declared_length_over_the_limit_is_refused_before_reading() {
     let Some((_p, host)) = misbehaving() else {
         return;
     };
-    let t = transformer("declared", &host, "v1", &[]);
+    let t = Server::transformer("declared", &host, "v1", &[]);
     let started = Instant::now();
     let (h, url, body) = (
         Http::default(),
@@ -129,7 +115,7 @@ async fn rest_and_grpc_answers_over_the_limit_are_502() {
         (mock.http.to_string(), "v2"),
         (mock.grpc.unwrap().to_string(), "grpc-v2"),
     ] {
-        let t = transformer("m", &host, protocol, &limit);
+        let t = Server::transformer("m", &host, protocol, &limit);
         let h = Http::default();
         let url = t.url("/v2/models/m/infer");
         let small = h.post_json(&url, &v2_body(100)).await;
@@ -156,7 +142,7 @@ async fn odd_statuses_are_502_and_error_text_is_cut() {
         ("status302", 502, "unexpected HTTP status 302"),
         ("longerror", 500, "... (truncated, 100000 bytes)"),
     ] {
-        let t = transformer(model, &host, "v1", &[]);
+        let t = Server::transformer(model, &host, "v1", &[]);
         let r = Http::default()
             .post_json(&t.url(&format!("/v1/models/{model}:predict")), &body)
             .await;
@@ -176,7 +162,7 @@ async fn a_malformed_v1_answer_is_502_for_every_caller() {
         ..Default::default()
     };
     for model in ["ragged", "string", "emptyobj", "emptylist"] {
-        let t = transformer(model, &host, "v1", &[]);
+        let t = Server::transformer(model, &host, "v1", &[]);
         let h = Http::default();
         let r = h
             .post_json(
@@ -219,7 +205,7 @@ async fn v1_predictions_are_named_by_the_predictors_metadata() {
         &[],
     );
     let config = labels_config("v1-output-names");
-    let t = transformer(
+    let t = Server::transformer(
         "sklearn-iris",
         &p.http.to_string(),
         "v1",
@@ -259,7 +245,7 @@ async fn v1_predictions_are_named_by_the_flag_without_metadata() {
     };
     let config = labels_config("v1-output-flag");
     let url = |t: &Server| t.url("/v2/models/plain/infer");
-    let named = transformer(
+    let named = Server::transformer(
         "plain",
         &host,
         "v1",
@@ -277,7 +263,7 @@ async fn v1_predictions_are_named_by_the_flag_without_metadata() {
         json!(["setosa", "virginica"])
     );
     // Without metadata or the flag the tensor keeps V1's default name.
-    let unnamed = transformer("plain", &host, "v1", &[]);
+    let unnamed = Server::transformer("plain", &host, "v1", &[]);
     let r = Http::default().post_json(&url(&unnamed), &v2_body(2)).await;
     assert_eq!(r.json()["outputs"][0]["name"], "output-0", "{}", r.text());
 }
@@ -288,7 +274,7 @@ async fn predictor_host_may_be_a_url() {
         return;
     };
     // The fixture's address is http://127.0.0.1:PORT; a slash is added too.
-    let t = transformer("plain", &format!("{}/", p.address), "v1", &[]);
+    let t = Server::transformer("plain", &format!("{}/", p.address), "v1", &[]);
     let r = Http::default()
         .post_json(
             &t.url("/v1/models/plain:predict"),
