@@ -94,6 +94,10 @@ async fn metrics_pages_list_exactly_the_documented_series() {
         "v1",
         "--predictor_request_retries",
         "1",
+        // Batched, so that the page has every series a transformer can serve.
+        "--enable-batcher",
+        "--max-latency",
+        "1",
     ]);
     let h = Http::default();
     // The predictor is not up yet: refused, retried once, 503.
