@@ -1,11 +1,13 @@
-//! Re-reads an FP32 tensor of a V1 body from the body's text, for the rare
-//! values whose f64 lies exactly between two FP32 values (narrowing it would
-//! round twice). Slow and allocating; taken only for such values.
+//! Re-reads a numeric tensor of a V1 body from the body's text, for the
+//! rare values whose f64 does not say what the text said: an FP32 value
+//! exactly between two FP32 values (narrowing it would round twice), or an
+//! integer's -0.0 (the JSON integer `-0`, or `-0.0` / `-1e-400`, which are
+//! not integers). Slow and allocating; taken only for such values.
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use crate::json::{flatten::Flattened, parse_numbers};
+use crate::json::{FastNumber, flatten::Flattened, parse_numbers};
 
 /// Where one tensor's values sit in a V1 body.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +25,7 @@ type RawMap<'a> = HashMap<String, &'a RawValue>;
 
 /// The tensor's values read straight from `text`, or `None` if they cannot
 /// be found there as plain numbers in regular lists.
-pub(super) fn reread_fp32(text: &str, at: Origin<'_>) -> Option<Flattened<f32>> {
+pub(super) fn reread<T: FastNumber>(text: &str, at: Origin<'_>) -> Option<Flattened<T>> {
     let body: RawMap = serde_json::from_str(text).ok()?;
     let field = body.get(at.field)?.get();
     match (at.key, at.rows) {
@@ -37,7 +39,7 @@ pub(super) fn reread_fp32(text: &str, at: Origin<'_>) -> Option<Flattened<f32>> 
             let mut values = Vec::new();
             let mut row_dims: Option<Vec<usize>> = None;
             for row in &rows {
-                let f = parse_numbers::<f32>(row.get(key)?.get(), 0)?;
+                let f = parse_numbers::<T>(row.get(key)?.get(), 0)?;
                 match &row_dims {
                     Some(d) if *d != f.dims => return None,
                     Some(_) => {}

@@ -249,3 +249,23 @@ fn a_changed_body_is_read_from_its_value() {
     let (req, _) = body.to_v2(&[meta("x", DataType::Fp32, &[-1])]).unwrap();
     assert_eq!(req.inputs[0].data, TensorData::Fp32(vec![2.5]));
 }
+
+#[test]
+fn an_integer_zero_written_as_a_float_is_refused_as_v2_refuses_it() {
+    use bytes::Bytes;
+    let int64 = [meta("x", DataType::Int64, &[-1, 2])];
+    // `-0` is the integer zero; `-0.0` and `-1e-400` are not integers,
+    // though serde_json reads all three as -0.0.
+    let ok = V1Body::parse(Bytes::from(r#"{"instances": [[-0, 7]]}"#)).unwrap();
+    let (req, _) = ok.to_v2(&int64).unwrap();
+    assert_eq!(req.inputs[0].data, TensorData::Int64(vec![0, 7]));
+    for bad in [
+        r#"{"instances": [[-0.0, 7]]}"#,
+        r#"{"instances": [[1, -1e-400]]}"#,
+        r#"{"inputs": {"x": [[-0.0, 7]]}}"#,
+    ] {
+        let body = V1Body::parse(Bytes::from(bad)).unwrap();
+        let err = body.to_v2(&int64).unwrap_err().to_string();
+        assert!(err.contains("reads as -0"), "{bad}: {err}");
+    }
+}

@@ -1,12 +1,12 @@
 //! V1 JSON -> V2 tensors.
 use serde_json::Value;
 
-use super::exact::{Origin, reread_fp32};
+use super::exact::{Origin, reread};
 use super::{DEFAULT_INPUT_NAME, DEFAULT_OUTPUT_NAME, V1Form};
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
 use crate::infer::{InferRequest, InferResponse, TensorMetadata};
-use crate::json::{JsonElement, flatten};
+use crate::json::{FastNumber, JsonElement, flatten};
 use crate::tensor::{Tensor, TensorData};
 
 /// A V1 request as a V2 request. `inputs` is the model's input metadata (may
@@ -258,27 +258,46 @@ fn tensor_from_value(
     ) -> Result<(TensorData, Vec<usize>), String> {
         flatten::<T, _>(v, 0).map(|f| (wrap(f.values), f.dims))
     }
+    // Numbers whose f64 does not say what the text said are read from the
+    // text, as the V2 reader does: FP32 midpoints rounded once, and an
+    // integer's `-0` read as 0 while `-0.0` / `-1e-400` are refused.
+    fn exact<T: JsonElement + FastNumber>(
+        v: &Value,
+        wrap: fn(Vec<T>) -> TensorData,
+        text: Option<&str>,
+        at: Origin<'_>,
+    ) -> Result<(TensorData, Vec<usize>), String> {
+        let f = flatten::<T, _>(v, 0)?;
+        let f = match text {
+            Some(text) if f.needs_text => match reread::<T>(text, at) {
+                Some(exact) => exact,
+                // Floats: the value read is right but for rounding.
+                None if T::DATATYPE.is_float() => f,
+                None => {
+                    return Err(crate::json::mismatch::<T>(
+                        "a fraction or exponent that reads as -0",
+                    ));
+                }
+            },
+            _ => f,
+        };
+        Ok((wrap(f.values), f.dims))
+    }
     let result = match dt {
         DataType::Bool => go(v, TensorData::Bool),
-        DataType::Uint8 => go(v, TensorData::Uint8),
-        DataType::Uint16 => go(v, TensorData::Uint16),
-        DataType::Uint32 => go(v, TensorData::Uint32),
-        DataType::Uint64 => go(v, TensorData::Uint64),
-        DataType::Int8 => go(v, TensorData::Int8),
-        DataType::Int16 => go(v, TensorData::Int16),
-        DataType::Int32 => go(v, TensorData::Int32),
-        DataType::Int64 => go(v, TensorData::Int64),
+        DataType::Uint8 => exact(v, TensorData::Uint8, text, at),
+        DataType::Uint16 => exact(v, TensorData::Uint16, text, at),
+        DataType::Uint32 => exact(v, TensorData::Uint32, text, at),
+        DataType::Uint64 => exact(v, TensorData::Uint64, text, at),
+        DataType::Int8 => exact(v, TensorData::Int8, text, at),
+        DataType::Int16 => exact(v, TensorData::Int16, text, at),
+        DataType::Int32 => exact(v, TensorData::Int32, text, at),
+        DataType::Int64 => exact(v, TensorData::Int64, text, at),
         // V1 has no binary form, so FP16 is read as numbers and narrowed.
         DataType::Fp16 => go(v, |x: Vec<f32>| {
             TensorData::Fp16(x.into_iter().map(half::f16::from_f32).collect())
         }),
-        DataType::Fp32 => flatten::<f32, _>(v, 0).map(|f| {
-            let f = match text {
-                Some(text) if f.needs_text => reread_fp32(text, at).unwrap_or(f),
-                _ => f,
-            };
-            (TensorData::Fp32(f.values), f.dims)
-        }),
+        DataType::Fp32 => exact(v, TensorData::Fp32, text, at),
         DataType::Fp64 => go(v, TensorData::Fp64),
         DataType::Bytes => go(v, TensorData::Bytes),
     };
