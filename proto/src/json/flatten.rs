@@ -192,12 +192,23 @@ pub(crate) fn flatten_text<T: JsonElement + super::FastNumber>(
 ) -> Result<Flattened<T>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let read = flatten::<T, _>(&mut de, capacity)?;
+    settle(read, || super::parse_numbers::<T>(text, capacity))
+}
+
+/// What the general reader read, or, where it flagged a value its f64
+/// cannot be trusted for, the fast reader's reading of the text (`exact`).
+/// When the fast reader declines the text, floats keep the general reading
+/// (it reads all the general one does, but for rounding), and integers are
+/// refused: their flag is a -0.0 the text wrote with a fraction or exponent.
+pub(crate) fn settle<T: JsonElement>(
+    read: Flattened<T>,
+    exact: impl FnOnce() -> Option<Flattened<T>>,
+) -> Result<Flattened<T>, String> {
     if !read.needs_text {
         return Ok(read);
     }
-    match super::parse_numbers::<T>(text, capacity) {
+    match exact() {
         Some(exact) => Ok(exact),
-        // Floats: the fast reader reads all the general one does.
         None if T::DATATYPE.is_float() => Ok(read),
         None => Err(super::element::mismatch::<T>(
             "a fraction or exponent that reads as -0",

@@ -14,7 +14,7 @@ pub(crate) mod fast;
 pub(crate) mod flatten;
 pub(crate) mod nested;
 
-pub(crate) use element::{JsonElement, mismatch};
+pub(crate) use element::JsonElement;
 pub(crate) use fast::{FastNumber, parse_numbers};
-pub(crate) use flatten::{flatten, flatten_text};
+pub(crate) use flatten::{flatten, flatten_text, settle};
 pub(crate) use nested::{JsonElements, NestedJson};

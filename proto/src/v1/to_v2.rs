@@ -6,7 +6,7 @@ use super::{DEFAULT_INPUT_NAME, DEFAULT_OUTPUT_NAME, V1Form};
 use crate::datatype::DataType;
 use crate::error::{ProtoError, Result};
 use crate::infer::{InferRequest, InferResponse, TensorMetadata};
-use crate::json::{FastNumber, JsonElement, flatten};
+use crate::json::{FastNumber, JsonElement, flatten, settle};
 use crate::tensor::{Tensor, TensorData};
 
 /// A V1 request as a V2 request. `inputs` is the model's input metadata (may
@@ -267,19 +267,11 @@ fn tensor_from_value(
         text: Option<&str>,
         at: Origin<'_>,
     ) -> Result<(TensorData, Vec<usize>), String> {
-        let f = flatten::<T, _>(v, 0)?;
+        let read = flatten::<T, _>(v, 0)?;
         let f = match text {
-            Some(text) if f.needs_text => match reread::<T>(text, at) {
-                Some(exact) => exact,
-                // Floats: the value read is right but for rounding.
-                None if T::DATATYPE.is_float() => f,
-                None => {
-                    return Err(crate::json::mismatch::<T>(
-                        "a fraction or exponent that reads as -0",
-                    ));
-                }
-            },
-            _ => f,
+            Some(text) => settle(read, || reread::<T>(text, at))?,
+            // A body changed by code has no text to ask.
+            None => read,
         };
         Ok((wrap(f.values), f.dims))
     }
