@@ -27,7 +27,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::config::BatcherFlags;
-use crate::upstream::{Upstream, UpstreamError, forwarded_headers};
+use crate::upstream::{Upstream, UpstreamError, forwarded_headers, is_per_request_header};
 
 /// The batching settings of the flags, or none when batching is off.
 pub fn settings(flags: &BatcherFlags) -> Option<BatchSettings> {
@@ -75,9 +75,9 @@ impl PredictBatcher {
         }
     }
 
-    /// Whether a request would find room in the queue now.
-    pub fn has_room(&self) -> bool {
-        self.batcher.has_room()
+    /// Whether a request would find room in the queue now (429 if not).
+    pub fn admit(&self) -> Result<(), UpstreamError> {
+        Ok(self.batcher.admit()?)
     }
 
     /// The predictor's answer to `payload`, batched with others when it can
@@ -109,7 +109,7 @@ fn key(payload: &Payload, ctx: &RequestContext, allow: &[String]) -> Option<(Bat
     for (name, value) in forwarded_headers(&ctx.request_id, &ctx.headers, allow) {
         // Ids and trace context are the request's own; the rest travels
         // with the batch.
-        if name != "x-request-id" && !is_trace_header(name) {
+        if !is_per_request_header(name) {
             (name, value).hash(&mut h);
         }
     }
@@ -141,10 +141,6 @@ fn key(payload: &Payload, ctx: &RequestContext, allow: &[String]) -> Option<(Bat
     (rows > 0).then(|| (BatchKey(h.finish()), rows))
 }
 
-fn is_trace_header(name: &str) -> bool {
-    matches!(name, "traceparent" | "tracestate" | "b3") || name.starts_with("x-b3-")
-}
-
 impl PredictorCalls {
     async fn one(&self, payload: Payload, ctx: &RequestContext) -> Result<Reply, UpstreamError> {
         self.upstream.predict(&self.model, payload, ctx).await
@@ -169,13 +165,14 @@ impl BatchRunner for PredictorCalls {
         // Kept to send each member alone if the predictor refuses the batch.
         let originals: Vec<Payload> = batch.iter().map(|m| m.payload.clone()).collect();
         let ids: Vec<Option<String>> = batch.iter().map(|m| v2_id(&m.payload)).collect();
-        let mut members = batch.into_iter();
-        let Some(first) = members.next() else {
+        // The batch travels with its oldest member's headers (the key made
+        // sure the others' credentials and forwarded headers are the same).
+        let (payloads, contexts): (Vec<Payload>, Vec<RequestContext>) =
+            batch.into_iter().map(|m| (m.payload, m.ctx)).unzip();
+        let Some(ctx) = contexts.into_iter().next() else {
             return Vec::new();
         };
-        let ctx = first.ctx;
-        let payloads = std::iter::once(first.payload).chain(members.map(|m| m.payload));
-        let answer = match join(payloads.collect()) {
+        let answer = match join(payloads) {
             Ok(joined) => self.one(joined, &ctx).await,
             Err(e) => Err(e),
         };
@@ -207,24 +204,33 @@ fn v2_id(p: &Payload) -> Option<String> {
 
 /// The members' payloads as one: V1 `instances` lists, or V2 inputs, joined
 /// in order (the batch key made sure the rest agrees).
-fn join(mut payloads: Vec<Payload>) -> Result<Payload, UpstreamError> {
-    let Some(Payload::V1(_)) = payloads.first() else {
-        let mut requests = payloads.into_iter().map(|p| match p {
-            Payload::V2(req) => Ok(req),
-            Payload::V1(_) => Err(joining("a V1 request in a V2 batch")),
-        });
-        let Some(first) = requests.next().transpose()? else {
-            return Err(joining("an empty batch"));
-        };
-        let mut inputs = vec![first.inputs];
-        for req in requests {
-            inputs.push(req?.inputs);
-        }
-        return Ok(Payload::V2(InferRequest {
-            inputs: concat(inputs)?,
-            ..first
-        }));
+fn join(payloads: Vec<Payload>) -> Result<Payload, UpstreamError> {
+    match payloads.first() {
+        Some(Payload::V1(_)) => join_v1(payloads),
+        Some(Payload::V2(_)) => join_v2(payloads),
+        None => Err(joining("an empty batch")),
+    }
+}
+
+fn join_v2(payloads: Vec<Payload>) -> Result<Payload, UpstreamError> {
+    let mut requests = payloads.into_iter().map(|p| match p {
+        Payload::V2(req) => Ok(req),
+        Payload::V1(_) => Err(joining("a V1 request in a V2 batch")),
+    });
+    let Some(first) = requests.next().transpose()? else {
+        return Err(joining("an empty batch"));
     };
+    let mut inputs = vec![first.inputs];
+    for req in requests {
+        inputs.push(req?.inputs);
+    }
+    Ok(Payload::V2(InferRequest {
+        inputs: concat(inputs)?,
+        ..first
+    }))
+}
+
+fn join_v1(mut payloads: Vec<Payload>) -> Result<Payload, UpstreamError> {
     // The members' texts spliced before their values are taken apart.
     let text = join_v1_text(&payloads);
     let mut joined: Vec<Value> = Vec::new();

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use infergate_proto::{ModelMetadata, Protocol, v1};
-use infergate_server::batching::BatchError;
 use infergate_server::{InferError, Model, ModelRepository, Payload, Reply, RequestContext};
 use infergate_transformer::{TransformError, Transformer};
 
 use crate::batcher::PredictBatcher;
-use crate::upstream::{Upstream, UpstreamError};
+use crate::upstream::Upstream;
 
 pub struct TransformerModel {
     name: String,
@@ -104,10 +103,8 @@ impl Model for TransformerModel {
     /// A full batcher queue refuses a request before its body is read.
     fn admits(&self) -> Result<(), InferError> {
         match &self.batcher {
-            Some(b) if !b.has_room() => {
-                Err(UpstreamError::Batch(BatchError::QueueFull(self.name.clone())).into())
-            }
-            _ => Ok(()),
+            Some(b) => Ok(b.admit()?),
+            None => Ok(()),
         }
     }
 

@@ -46,8 +46,9 @@ impl OnnxBatcher {
         }
     }
 
-    pub fn has_room(&self) -> bool {
-        self.batcher.has_room()
+    /// Whether a request would find room in the queue now (429 if not).
+    pub fn admit(&self) -> Result<()> {
+        Ok(self.batcher.admit()?)
     }
 
     /// Queues one request and waits for its own rows of the outputs.

@@ -9,7 +9,7 @@ use infergate_proto::{InferRequest, InferResponse, ModelMetadata, Tensor, Tensor
 use infergate_server::{InferError, Model, Payload, Reply, RequestContext};
 
 use crate::batching::OnnxBatcher;
-use crate::error::{BatchError, PredictorError, Result};
+use crate::error::{PredictorError, Result};
 use crate::session::SessionPool;
 
 enum Executor {
@@ -165,10 +165,8 @@ impl Model for OnnxModel {
 
     fn admits(&self) -> Result<(), InferError> {
         match &self.executor {
-            Executor::Batched(b) if !b.has_room() => {
-                Err(PredictorError::from(BatchError::QueueFull(self.metadata.name.clone())).into())
-            }
-            _ => Ok(()),
+            Executor::Batched(b) => Ok(b.admit()?),
+            Executor::Direct(_) => Ok(()),
         }
     }
 

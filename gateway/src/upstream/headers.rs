@@ -14,6 +14,14 @@ const FORWARDED: [&str; 10] = [
     "authorization",
 ];
 
+/// Whether a forwarded header belongs to its one request (its id and trace
+/// context) rather than to the caller (credentials, the allow-list): what
+/// the batcher leaves out when it decides which requests may share a call.
+pub fn is_per_request(name: &str) -> bool {
+    matches!(name, "x-request-id" | "traceparent" | "tracestate" | "b3")
+        || name.starts_with("x-b3-")
+}
+
 /// The headers to send upstream, lower-case names. `x-request-id` is always
 /// set (to the id the caller sent or the one generated for it).
 pub fn forwarded<'a>(

@@ -25,7 +25,7 @@ use infergate_proto::{ModelMetadata, Payload, Reply, RequestContext};
 
 use client::PredictorClient;
 pub use error::UpstreamError;
-pub use headers::forwarded as forwarded_headers;
+pub use headers::{forwarded as forwarded_headers, is_per_request as is_per_request_header};
 use health::Health;
 use inflight::InflightLimit;
 use rest::{RestBody, RestClient};

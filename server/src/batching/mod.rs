@@ -104,7 +104,7 @@ pub struct Batcher<R: BatchRunner> {
     max_queue_size: usize,
     tx: mpsc::UnboundedSender<Pending<Item<R>>>,
     /// Requests sent to the actor and not yet in a batch or refused: what
-    /// `has_room` reads without asking the actor.
+    /// `admit` reads without asking the actor.
     waiting: Arc<AtomicUsize>,
 }
 
@@ -130,10 +130,14 @@ impl<R: BatchRunner> Batcher<R> {
     }
 
     /// Whether a request sent now would find room in the queue (counting
-    /// those on their way to it): false means it would be refused, so the
-    /// server refuses it before reading its body.
-    pub fn has_room(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) < self.max_queue_size
+    /// those on their way to it), or the refusal it would get: the server
+    /// refuses it so before reading its body.
+    pub fn admit(&self) -> Result<(), BatchError> {
+        if self.waiting.load(Ordering::Relaxed) < self.max_queue_size {
+            Ok(())
+        } else {
+            Err(BatchError::QueueFull(self.model.clone()))
+        }
     }
 
     /// Queues one request of `rows` rows (it may share a batch only with

@@ -142,7 +142,7 @@ async fn a_failed_batch_answers_every_member_with_the_error() {
 async fn queue_full_is_refused_at_once_and_timeouts_answer() {
     // One worker busy for 100 ms, room for two waiting requests.
     let (b, _) = start(settings(1, 0, 2, 50), 100);
-    assert!(b.has_room());
+    assert!(b.admit().is_ok());
     let first = tokio::spawn({
         let b = b.clone();
         async move { infer(&b, &[1]).await }
@@ -156,7 +156,7 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
         .collect();
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert!(
-        !b.has_room(),
+        b.admit() == Err(BatchError::QueueFull("m".into())),
         "two waiting fill the queue: refused before its body is read"
     );
     let t = Instant::now();
@@ -170,7 +170,7 @@ async fn queue_full_is_refused_at_once_and_timeouts_answer() {
             Err(BatchError::QueueTimeout(_, 50))
         ));
     }
-    assert!(b.has_room(), "room again once they left the queue");
+    assert!(b.admit().is_ok(), "room again once they left the queue");
     assert_eq!(values(&first.await.unwrap().unwrap()), [2]);
 }
 
